@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * Route table with Azure UDR semantics, and the neighbor (ARP) table.
+ *
+ * A struct vfw_route_table is immutable once built: it belongs to one policy
+ * generation and is read by workers without locks. It holds the system
+ * routes (each port's subnet as VnetLocal, 0.0.0.0/0 -> Internet when the
+ * vnet port has a gateway) and the user routes; a user route with the same
+ * prefix replaces the system route. Longest prefix match via rte_fib (DIR24_8).
+ *
+ * The neighbor table outlives generations. It has exactly one writer thread
+ * (the slow-path/control thread) and lock-free readers (workers): entries are
+ * found through an rte_hash created with RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+ * and an entry's MAC and state live in one 64-bit word written atomically.
+ * Deleted slots are reused only after an RCU grace period (the writer passes
+ * the workers' rte_rcu_qsbr variable to vfw_neigh_create()).
+ */
+#ifndef VNETFW_ROUTE_H
+#define VNETFW_ROUTE_H
+
+#include <rte_ether.h>
+#include <rte_rcu_qsbr.h>
+
+#include "vnetfw/common.h"
+#include "vnetfw/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What a route resolves to. Workers read it through the pointer that
+ * vfw_route_lookup_bulk() returns. */
+struct vfw_nexthop {
+	uint8_t type;      /**< enum vfw_nh_type */
+	uint8_t port;      /**< egress role (enum vfw_port_role) */
+	uint16_t reserved; /**< zero */
+	uint32_t route;    /**< index of the route entry (for counters); 32 bits
+			        because a table may hold a million routes */
+	uint32_t gw;       /**< next hop IPv4, network order; 0 = the
+			        destination itself (VnetLocal) */
+	int32_t neigh;     /**< neighbor slot of gw, -1 if gw == 0 or none */
+};
+
+/** A route as shown by "show routes". */
+struct vfw_route_entry {
+	char name[VFW_NAME_MAX];     /**< user name, or "system-vnet" etc. */
+	struct vfw_prefix prefix;
+	bool system;                 /**< a system route */
+	bool overridden;             /**< system route hidden by a user route */
+	struct vfw_nexthop nh;
+};
+
+struct vfw_route_table;
+struct vfw_neigh_table;
+
+/**
+ * Build the table of a config. name must be unique among live tables
+ * (it names the rte_fib). neigh, if not NULL, gets an incomplete entry for
+ * every gateway next hop so that workers can use the slot directly.
+ * Returns NULL and adds to errs (or sets rte_errno) on failure.
+ */
+struct vfw_route_table *vfw_route_table_build(const struct vfw_config *cfg,
+					      const char *name,
+					      struct vfw_neigh_table *neigh,
+					      struct vfw_errors *errs);
+void vfw_route_table_free(struct vfw_route_table *rt);
+
+/**
+ * Longest-prefix match of n IPv4 destinations (host order). nh[i] is NULL
+ * when no route matches (no default route configured).
+ */
+void vfw_route_lookup_bulk(const struct vfw_route_table *rt,
+			   const uint32_t *dst_host,
+			   const struct vfw_nexthop **nh, unsigned int n);
+
+/** Number of entries (user + system), and entry i for display/counters. */
+unsigned int vfw_route_count(const struct vfw_route_table *rt);
+const struct vfw_route_entry *vfw_route_get(const struct vfw_route_table *rt,
+					    unsigned int i);
+
+/** Port role whose subnet contains ip (network order), or -1. */
+int vfw_route_port_of(const struct vfw_config *cfg, uint32_t ip_be);
+
+/* ---------------- neighbor table ---------------- */
+
+enum vfw_neigh_state {
+	VFW_NEIGH_FREE = 0,
+	VFW_NEIGH_INCOMPLETE,   /**< request sent, no answer yet */
+	VFW_NEIGH_REACHABLE,    /**< learned from a reply we asked for */
+	VFW_NEIGH_STATIC,       /**< from config / control; never replaced */
+	VFW_NEIGH_FAILED,       /**< no answer after retries */
+};
+
+/** A neighbor as shown by "show neighbors". */
+struct vfw_neigh_info {
+	uint32_t ip;            /**< network order */
+	uint8_t port;
+	enum vfw_neigh_state state;
+	struct rte_ether_addr mac;
+	uint64_t updated;       /**< tsc of the last change */
+	uint32_t probes;        /**< requests sent in this resolution */
+};
+
+struct vfw_neigh_table *vfw_neigh_create(const char *name,
+					 unsigned int capacity, int socket,
+					 struct rte_rcu_qsbr *qsv);
+void vfw_neigh_free(struct vfw_neigh_table *t);
+
+/** Reader: slot of ip or -ENOENT. Lock-free. */
+int vfw_neigh_find(const struct vfw_neigh_table *t, uint32_t ip_be);
+/** Reader: bulk version; slots[i] = slot or -1. */
+void vfw_neigh_find_bulk(const struct vfw_neigh_table *t,
+			 const uint32_t *ip_be, int32_t *slots, unsigned int n);
+/** Reader: 1 and *mac if slot currently holds ip_be and is usable
+ * (reachable or static), else 0. Checking the address makes a stale slot
+ * number (entry deleted and reused) harmless. */
+int vfw_neigh_mac(const struct vfw_neigh_table *t, int32_t slot,
+		  uint32_t ip_be, struct rte_ether_addr *mac);
+
+/* Writer side (one thread). Return 0 or negative errno. */
+int vfw_neigh_add_static(struct vfw_neigh_table *t, uint8_t port,
+			 uint32_t ip_be, const struct rte_ether_addr *mac);
+int vfw_neigh_del(struct vfw_neigh_table *t, uint32_t ip_be);
+/** Start resolving ip on port: returns the slot (existing or new incomplete),
+ * -ENOSPC when full. */
+int vfw_neigh_resolve(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
+		      uint64_t now);
+/** An ARP reply arrived. Updates only incomplete/failed/reachable entries
+ * (never static, never unknown IPs): returns 1 if learned, 0 if ignored. */
+int vfw_neigh_learn(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
+		    const struct rte_ether_addr *mac, uint64_t now);
+/** Mark a probe sent / failed. */
+void vfw_neigh_probe_sent(struct vfw_neigh_table *t, int32_t slot, uint64_t now);
+void vfw_neigh_set_failed(struct vfw_neigh_table *t, int32_t slot, uint64_t now);
+/** Snapshot of slot (writer side or tests). 0, or -ENOENT for free slots. */
+int vfw_neigh_get(const struct vfw_neigh_table *t, int32_t slot,
+		  struct vfw_neigh_info *info);
+/** Iterate: returns next used slot >= from, or -1. */
+int32_t vfw_neigh_next(const struct vfw_neigh_table *t, int32_t from);
+unsigned int vfw_neigh_capacity(const struct vfw_neigh_table *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
