@@ -56,8 +56,8 @@ enum vfw_pkt_class {
 #define VFW_PF_IP_OPTS     0x0008 /**< IPv4 options present */
 #define VFW_PF_ICMP_ERR    0x0010 /**< ICMP(v6) error with embedded header */
 #define VFW_PF_ICMP_ECHO   0x0020 /**< echo request or reply */
-#define VFW_PF_L2_BCAST    0x0040 /**< destination MAC broadcast */
-#define VFW_PF_L2_MCAST    0x0080 /**< destination MAC multicast */
+#define VFW_PF_L2_BCAST    0x0040 /**< destination MAC ff:ff:ff:ff:ff:ff */
+#define VFW_PF_L2_MCAST    0x0080 /**< other group MAC (not with BCAST) */
 #define VFW_PF_L4_CSUM_0   0x0100 /**< UDP over IPv4 with checksum 0 */
 #define VFW_PF_HANDOFF     0x0200 /**< came through a worker hand-off ring */
 
@@ -72,19 +72,24 @@ struct vfw_pkt_meta {
 	uint8_t l4proto;           /**< protocol of the L4 header */
 	uint16_t l2_len;           /**< Ethernet + VLAN */
 	uint16_t l3_len;           /**< IPv4 header incl. options / IPv6 + ext */
-	uint16_t l4_len;           /**< bytes of L4 header+payload available */
+	uint16_t l4_len;           /**< bytes of L4 header+payload available:
+				    *   the IP header's L4 length (padding
+				    *   excluded), capped at the first
+				    *   segment, so l2+l3+l4 <= data_len */
 	uint16_t vlan_tci;         /**< host order, if VFW_PF_VLAN */
 	uint8_t icmp_type;
 	uint8_t icmp_code;
 	uint16_t frag_off;         /**< IPv4/IPv6 fragment offset in bytes */
-	uint32_t frag_id;          /**< IPv4 id or IPv6 fragment id */
-	uint16_t inner_off;        /**< ICMP error: offset of embedded IP hdr */
+	uint32_t frag_id;          /**< IPv4 id or IPv6 fragment id, host order */
+	uint16_t inner_off;        /**< ICMP error: offset of embedded IP hdr
+				    *   from the start of the frame */
 	uint8_t ttl;               /**< TTL / hop limit */
 	uint8_t tcp_flags;
 	/* Filled by later stages: */
 	uint32_t nh_ip;            /**< next hop, network order (IPv4) */
 	uint16_t out_port;         /**< egress role (enum vfw_port_role) */
-	uint16_t drop;             /**< enum vfw_drop when dropped */
+	uint16_t drop;             /**< enum vfw_drop when dropped (set by
+				    *   vfw_pkt_parse to its result) */
 	uint32_t session;          /**< conntrack handle, stage-defined */
 	uint32_t aux;              /**< stage-defined scratch */
 };
@@ -105,9 +110,13 @@ vfw_pkt_meta(struct rte_mbuf *m)
 
 /**
  * Parse a frame into its metadata. Returns VFW_DROP_NONE when the packet
- * may go on (meta->cls says what it is), otherwise the drop reason.
+ * may go on (meta->cls says what it is), otherwise the drop reason, which
+ * is also stored in meta->drop. Clears every field up to and including
+ * tcp_flags first (the key is fully deterministic: unused words and ports
+ * are 0); nh_ip, out_port, session and aux are left to later stages.
  * Does not verify L4 checksums. Verifies the IPv4 header checksum unless
- * the mbuf says the NIC already did (RTE_MBUF_F_RX_IP_CKSUM_GOOD).
+ * the mbuf says the NIC already did (RTE_MBUF_F_RX_IP_CKSUM_GOOD, or
+ * _NONE, which has the GOOD bit); drops on RTE_MBUF_F_RX_IP_CKSUM_BAD.
  */
 enum vfw_drop vfw_pkt_parse(struct rte_mbuf *m, struct vfw_pkt_meta *meta);
 
@@ -157,12 +166,19 @@ vfw_csum_update32(uint16_t csum, uint32_t old, uint32_t new_)
 	return vfw_csum_update16(csum, (uint16_t)old, (uint16_t)new_);
 }
 
-/** Full IPv4 header checksum (network-order result) over hdr_len bytes. */
+/**
+ * Full IPv4 header checksum (network-order result, ready to store) over
+ * hdr_len bytes. The checksum field itself counts as zero, so it need not
+ * be cleared first.
+ */
 uint16_t vfw_ip4_csum(const void *hdr, unsigned int hdr_len);
 
 /**
  * Full L4 checksum of an IPv4 TCP/UDP/ICMP packet (for tests and for packets
  * the appliance builds). l4 points at the L4 header, l4_len bytes long.
+ * TCP and UDP include the pseudo-header; ICMP has none. The checksum field
+ * (TCP, UDP, ICMP) counts as zero; for other protocols clear it first.
+ * For UDP a computed 0 is returned as 0xffff (0 means "no checksum").
  */
 uint16_t vfw_l4_csum4(uint32_t src_be, uint32_t dst_be, uint8_t proto,
 		      const void *l4, unsigned int l4_len);
