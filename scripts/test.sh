@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The one test command (run as root on Debian 12):
+#   1. scripts/setup.sh: packages, hugepages, build/ with -Dwerror=true
+#   2. unit:  meson test -C build (cmocka)
+#   3. pcap:  pcap-in/pcap-out scenarios (tests/e2e/pcap) on net_pcap ports
+#   4. netns: ping/TCP/UDP through af_packet in namespaces (tests/e2e/netns)
+#   5. asan:  build-asan with -Db_sanitize=address,undefined; unit + pcap
+# Closes with "N passed, M failed" (unit tests and e2e scenarios) and exits
+# non-zero when anything failed.
+#
+# Usage: scripts/test.sh [--quick] [--suite unit|pcap|netns|asan]... [--no-setup]
+#   --quick      skip the sanitizer round
+#   --suite S    run only suite S (repeatable)
+#   --no-setup   do not run setup.sh (build/ must be up to date)
+# Environment: VNETFW_BUILD (default build), VNETFW_ASAN_BUILD (build-asan).
+set -euo pipefail
+
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+quick=0
+do_setup=1
+suites=()
+while (($#)); do
+	case $1 in
+	--quick) quick=1 ;;
+	--suite)
+		[[ ${2:-} =~ ^(unit|pcap|netns|asan)$ ]] || vfw_die "--suite takes unit, pcap, netns or asan"
+		suites+=("$2")
+		shift
+		;;
+	--no-setup) do_setup=0 ;;
+	-h | --help)
+		sed -n '4,17s/^# \{0,1\}//p' "$0"
+		exit 0
+		;;
+	*) vfw_die "unknown option: $1 (try --help)" ;;
+	esac
+	shift
+done
+if ((${#suites[@]} == 0)); then
+	suites=(unit pcap netns)
+	((quick)) || suites+=(asan)
+fi
+vfw_need_root
+cd "$VFW_ROOT"
+
+BUILD=$(vfw_build_dir)
+ASAN_BUILD=${VNETFW_ASAN_BUILD:-$VFW_ROOT/build-asan}
+[[ $ASAN_BUILD == /* ]] || ASAN_BUILD=$VFW_ROOT/$ASAN_BUILD
+LOGDIR=$(mktemp -d /tmp/vnetfw-test.XXXXXX)
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+START=$SECONDS
+
+# Sanitizer settings for every process of the asan round.
+# detect_leaks=0 for vnetfw itself: DPDK keeps EAL/driver/mempool memory
+# until exit by design (rte_eal_cleanup does not release all of it), so a
+# leak report at exit would be about DPDK, not about vnetfw. Unit tests run
+# with leak detection on; lsan.supp hides allocations made inside DPDK.
+ASAN_COMMON=halt_on_error=1:abort_on_error=0:print_summary=1:detect_stack_use_after_return=0
+UBSAN_COMMON=halt_on_error=1:print_stacktrace=1:print_summary=1
+LSAN_SUPP=$VFW_ROOT/tests/e2e/sanitizers/lsan.supp
+
+record() { # SUITE PASSED FAILED
+	TOTAL_PASSED=$((TOTAL_PASSED + $2))
+	TOTAL_FAILED=$((TOTAL_FAILED + $3))
+	SUMMARY+=("$(printf '%-10s %4d passed, %d failed' "$1" "$2" "$3")")
+}
+
+# run_logged LOG CMD...: run with output to the terminal and LOG; returns
+# the command's status.
+run_logged() {
+	local log=$1 rc=0
+	shift
+	"$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+	return "$rc"
+}
+
+# counts_from LOG LABEL: "P F" from a "LABEL: P passed, F failed" line.
+counts_from() {
+	sed -n "s/^$2: \([0-9]\+\) passed, \([0-9]\+\) failed.*/\1 \2/p" "$1" | tail -n 1
+}
+
+# unit tests of a build dir; records under LABEL.
+suite_unit() { # BUILD LABEL [env...]
+	local b=$1 label=$2 log rc=0 ok fail timeout xpass
+	shift 2
+	log=$LOGDIR/$label.log
+	vfw_info "$label: meson test -C $b"
+	run_logged "$log" env "$@" meson test -C "$b" --print-errorlogs || rc=$?
+	ok=$(sed -n 's/^Ok:[[:space:]]*\([0-9]\+\).*/\1/p' "$log" | tail -n 1)
+	fail=$(sed -n 's/^Fail:[[:space:]]*\([0-9]\+\).*/\1/p' "$log" | tail -n 1)
+	timeout=$(sed -n 's/^Timeout:[[:space:]]*\([0-9]\+\).*/\1/p' "$log" | tail -n 1)
+	xpass=$(sed -n 's/^Unexpected Pass:[[:space:]]*\([0-9]\+\).*/\1/p' "$log" | tail -n 1)
+	ok=${ok:-0}
+	fail=$((${fail:-0} + ${timeout:-0} + ${xpass:-0}))
+	if ((rc != 0 && fail == 0)); then
+		vfw_fail "$label: meson test exited $rc"
+		fail=1
+	fi
+	if ((ok + fail == 0)); then
+		vfw_warn "$label: no unit tests defined in $b"
+	fi
+	record "$label" "$ok" "$fail"
+}
+
+suite_pcap() { # BUILD LABEL [env...]
+	local b=$1 label=$2 log rc=0 counts
+	shift 2
+	log=$LOGDIR/$label.log
+	vfw_info "$label: pcap scenarios against $b/app/vnetfw/vnetfw"
+	run_logged "$log" env "$@" "$VFW_PYTHON" "$VFW_ROOT/tests/e2e/pcap/run.py" \
+		--build "$b" --label "$label" --workdir "$LOGDIR/$label" || rc=$?
+	counts=$(counts_from "$log" "$label")
+	if [[ -z $counts ]]; then
+		vfw_fail "$label: runner exited $rc without a result line"
+		counts="0 1"
+	fi
+	# shellcheck disable=SC2086 # two numbers
+	record "$label" $counts
+}
+
+suite_netns() {
+	local log=$LOGDIR/netns.log rc=0 counts
+	vfw_info "netns: scenarios in network namespaces against $BUILD"
+	run_logged "$log" env VNETFW_BUILD="$BUILD" "$VFW_ROOT/tests/e2e/netns/run.sh" || rc=$?
+	counts=$(counts_from "$log" netns)
+	if [[ -z $counts ]]; then
+		vfw_fail "netns: runner exited $rc without a result line"
+		counts="0 1"
+	fi
+	# shellcheck disable=SC2086 # two numbers
+	record netns $counts
+}
+
+build_asan() {
+	if [[ ! -f $ASAN_BUILD/build.ninja ]]; then
+		vfw_info "asan: meson setup $ASAN_BUILD"
+		meson setup "$ASAN_BUILD" "$VFW_ROOT" -Db_sanitize=address,undefined \
+			-Db_lundef=false -Dwerror=true || return 1
+	fi
+	vfw_info "asan: ninja -C $ASAN_BUILD"
+	ninja -C "$ASAN_BUILD"
+}
+
+suite_asan() {
+	if ! run_logged "$LOGDIR/asan-build.log" build_asan; then
+		vfw_fail "asan: build failed (log $LOGDIR/asan-build.log)"
+		record asan-build 0 1
+		return
+	fi
+	suite_unit "$ASAN_BUILD" unit-asan \
+		ASAN_OPTIONS="$ASAN_COMMON:detect_leaks=1" \
+		LSAN_OPTIONS="suppressions=$LSAN_SUPP:print_suppressions=0" \
+		UBSAN_OPTIONS="$UBSAN_COMMON"
+	suite_pcap "$ASAN_BUILD" pcap-asan \
+		ASAN_OPTIONS="$ASAN_COMMON:detect_leaks=0" \
+		UBSAN_OPTIONS="$UBSAN_COMMON"
+}
+
+if ((do_setup)); then
+	if ! run_logged "$LOGDIR/setup.log" "$VFW_ROOT/scripts/setup.sh"; then
+		vfw_fail "setup/build failed (log $LOGDIR/setup.log)"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+fi
+
+for s in "${suites[@]}"; do
+	case $s in
+	unit) suite_unit "$BUILD" unit ;;
+	pcap) suite_pcap "$BUILD" pcap ;;
+	netns) suite_netns ;;
+	asan) suite_asan ;;
+	esac
+done
+
+echo
+vfw_info "summary ($((SECONDS - START)) s, logs in $LOGDIR)"
+for line in "${SUMMARY[@]}"; do
+	echo "  $line"
+done
+if ((TOTAL_FAILED == 0)); then
+	rm -rf "$LOGDIR"
+fi
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+((TOTAL_FAILED == 0 && TOTAL_PASSED > 0))

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Run the netns scenarios (scenarios/*.sh), each in its own namespaces.
+# Usage: tests/e2e/netns/run.sh [-k SUBSTR]... [--list]
+# The binary comes from $VNETFW_BUILD (default build/). Closes with
+# "netns: N passed, M failed"; exits 1 when a scenario failed.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../../scripts/lib/common.sh
+. "$HERE/../../../scripts/lib/common.sh"
+
+select=()
+list=0
+label=netns
+while (($#)); do
+	case $1 in
+	-k) select+=("$2"); shift ;;
+	--list) list=1 ;;
+	--label) label=$2; shift ;;
+	-h | --help) sed -n '4,7s/^# //p' "$0"; exit 0 ;;
+	*) vfw_die "unknown option: $1" ;;
+	esac
+	shift
+done
+
+scenarios=()
+for f in "$HERE"/scenarios/*.sh; do
+	[[ $f == *.inc.sh ]] && continue
+	name=$(basename "$f" .sh)
+	if ((${#select[@]})); then
+		keep=0
+		for k in "${select[@]}"; do [[ $name == *"$k"* ]] && keep=1; done
+		((keep)) || continue
+	fi
+	scenarios+=("$f")
+done
+
+if ((list)); then
+	for f in "${scenarios[@]}"; do
+		n=$(basename "$f" .sh); printf "%-12s %s\n" "$n" "$(sed -n "s/^# $n: //p" "$f" | head -n 1)"
+	done
+	exit 0
+fi
+
+vfw_need_root
+if [[ ! -x $(vfw_bin) ]]; then
+	vfw_fail "netns: no vnetfw binary at $(vfw_bin) (build first)"
+	echo "$label: 0 passed, 1 failed"
+	exit 1
+fi
+
+passed=0
+failed=0
+for f in "${scenarios[@]}"; do
+	name=$(basename "$f" .sh)
+	vfw_info "netns/$name"
+	# A scenario that hangs must not stall the suite: 5 minutes at most.
+	if timeout -k 10 300 bash "$f"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL netns/$name"
+	fi
+done
+echo "$label: $passed passed, $failed failed"
+((failed == 0 && passed > 0))

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""`vnetfw --check`: a good config validates (exit 0), a bad one exits 1
+with FILE:LINE:COL: messages; nothing starts."""
+
+import re
+
+from vfwpcap import load_config, run_check_mode, scenario
+
+BAD = """\
+ports:
+  vnet:    {device: net_pcap0, address: 10.0.1.4/24, gateway: 10.0.1.1}
+  cluster: {device: net_pcap1, address: 10.240.0.300/16}
+routes:
+  - {name: r1, prefix: 10.66.0.0/16, next_hop_type: None}
+  - {name: r1, prefix: 10.67.0.0/16, next_hop_type: Bogus}
+no_such_key: 1
+"""
+
+
+@scenario("config-check")
+def config_check(s, env):
+    """--check accepts the scenario config and rejects a broken one with
+    located errors."""
+    rc, out, _ = run_check_mode(env, load_config("base.yaml", "/tmp/unused.sock"),
+                                "good.yaml", "good")
+    s.eq(rc, 0, "--check on configs/base.yaml exits 0")
+    if rc != 0:
+        print("    | " + "\n    | ".join(out.splitlines()[-10:]))
+    rc, out, path = run_check_mode(env, BAD, "bad.yaml", "bad")
+    s.eq(rc, 1, "--check on a broken config exits 1")
+    located = re.findall(r"bad\.yaml:(\d+):(\d+): (.+)", out)
+    lines = sorted({int(line) for line, _, _ in located})
+    s.check(len(located) >= 3, "at least 3 errors reported as FILE:LINE:COL: message",
+            "output: %r" % out[-600:])
+    for want, what in ((3, "bad address"), (6, "duplicate name / bad next_hop_type"),
+                       (7, "unknown key")):
+        s.check(want in lines, "error located on line %d (%s)" % (want, what),
+                "lines reported: %s" % lines)
+    s.check("fw_" not in out and "EAL: Started" not in out,
+            "nothing started in --check mode")
