@@ -78,28 +78,8 @@ step() {
 
 ctl() { "$(vfw_ctl_bin)" --socket "$VFW_FW_SOCK" "$@"; }
 
-# Feature probes: a control "show" topic the running binary answers.
-has_feature() {
-	local r
-	r=$(vfw_ctl_json "$VFW_FW_SOCK" "{\"cmd\":\"show\",\"what\":\"$1\"}" 2>/dev/null) || return 1
-	[[ $(vfw_json_get "$r" ok) == True ]]
-}
-
-# Hits of a security rule by name (from "show rules"), 0 when unknown.
-rule_hits() {
-	local r
-	r=$(vfw_ctl_json "$VFW_FW_SOCK" '{"cmd":"show","what":"rules"}' 2>/dev/null) || { echo 0; return; }
-	"$VFW_PYTHON" - "$r" "$1" <<'PY'
-import json, sys
-r = json.loads(sys.argv[1])
-for rule in r.get("rules") or []:
-    if rule.get("name") == sys.argv[2]:
-        print(int(rule.get("hits", 0)))
-        break
-else:
-    print(0)
-PY
-}
+has_feature() { vfw_ctl_has "$VFW_FW_SOCK" "$1"; }
+rule_hits() { vfw_rule_hits "$VFW_FW_SOCK" "$1"; }
 
 # log_has_since FILE N ADDR: an access-log line after line N from ADDR.
 log_has_since() {

@@ -126,3 +126,31 @@ for k in sys.argv[2].split("."):
 print(json.dumps(v) if isinstance(v, (dict, list)) else v)
 PY
 }
+
+# vfw_ctl_has SOCKET WHAT: the server answers {"cmd":"show","what":WHAT}
+# with ok:true. Used to probe for features (rules = ACL, nat = NAT).
+vfw_ctl_has() {
+	local r
+	r=$(vfw_ctl_json "$1" "{\"cmd\":\"show\",\"what\":\"$2\"}" 2>/dev/null) || return 1
+	[[ $(vfw_json_get "$r" ok) == True ]]
+}
+
+# vfw_rule_hits SOCKET NAME: hit counter of a security rule ("show rules"),
+# 0 when the rule or the counter is unknown.
+vfw_rule_hits() {
+	local r
+	r=$(vfw_ctl_json "$1" '{"cmd":"show","what":"rules"}' 2>/dev/null) || { echo 0; return 0; }
+	"$VFW_PYTHON" - "$r" "$2" <<'PY'
+import json, sys
+try:
+    rules = json.loads(sys.argv[1]).get("rules") or []
+except ValueError:
+    rules = []
+for rule in rules:
+    if isinstance(rule, dict) and rule.get("name") == sys.argv[2]:
+        print(int(rule.get("hits", 0)))
+        break
+else:
+    print(0)
+PY
+}

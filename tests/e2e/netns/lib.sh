@@ -9,8 +9,9 @@
 #   nt_check "what" CMD...            # PASS/FAIL line per check
 #   nt_end                            # stop vnetfw (must exit 0), verdict, exit
 #
-# Configs are relative to tests/e2e/netns/; @SOCKET@ in them is replaced by
-# a per-run socket path. Set NT_KEEP=1 to keep the work directory.
+# Configs are relative to tests/e2e/netns/ (or absolute, e.g. the repo's
+# config/demo.yaml); their control.socket is replaced by a per-run path.
+# Set NT_KEEP=1 to keep the work directory.
 
 NT_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../../../scripts/lib/common.sh
@@ -38,7 +39,7 @@ nt_cleanup() {
 	if ((NT_DONE == 0)); then
 		vfw_fail "netns/$NT_NAME: aborted (exit status $rc); logs in $NT_DIR"
 		rc=1
-	elif ((VFW_FAILED == 0)) && [[ -z ${NT_KEEP:-} ]]; then
+	elif ((VFW_FAILED == 0 || rc == 77)) && [[ -z ${NT_KEEP:-} ]]; then
 		rm -rf "$NT_DIR"
 	fi
 	exit "$rc"
@@ -61,7 +62,9 @@ nt_start_fw() {
 	local src=$1 workers=$2
 	shift 2
 	[[ $src == /* ]] || src=$NT_HERE/$src
-	sed "s|@SOCKET@|$NT_DIR/ctl.sock|g" "$src" >"$NT_DIR/config.yaml"
+	sed -e "s|@SOCKET@|$NT_DIR/ctl.sock|g" \
+		-e "s|\(socket:[[:space:]]*\)\"\{0,1\}/[^\",}[:space:]]*\"\{0,1\}|\1\"$NT_DIR/ctl.sock\"|" \
+		"$src" >"$NT_DIR/config.yaml"
 	vfw_fw_start "$NT_DIR/config.yaml" "$workers" "$NT_FW_LOG" "$@"
 }
 
@@ -99,10 +102,15 @@ nt_expect_at_least() {
 }
 
 # Does the running binary support a control "show" topic (feature probe)?
-nt_has_show() {
-	local r
-	r=$(vfw_ctl_json "$VFW_FW_SOCK" "{\"cmd\":\"show\",\"what\":\"$1\"}" 2>/dev/null) || return 1
-	[[ $(vfw_json_get "$r" ok) == True ]]
+nt_has_show() { vfw_ctl_has "$VFW_FW_SOCK" "$1"; }
+nt_rule_hits() { vfw_rule_hits "$VFW_FW_SOCK" "$1"; }
+
+# nt_skip WHY: the scenario does not apply to this binary (exit 77).
+nt_skip() {
+	vfw_skip "netns/$NT_NAME: $*"
+	vfw_fw_stop >/dev/null 2>&1 || true
+	NT_DONE=1
+	exit 77
 }
 
 nt_end() {

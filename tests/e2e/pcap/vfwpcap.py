@@ -393,9 +393,9 @@ def run_binary(env, run, sc, d):
         # Wait for the control socket, then until every input frame has been
         # received (or the counters stop moving), then a little longer for
         # transmit and ARP timers.
-        deadline = time.time() + max(env.run_time, 1.0) + 12.0
+        t0 = time.time()
         last, still_since = None, None
-        while time.time() < deadline and proc.poll() is None:
+        while time.time() < t0 + 20.0 and proc.poll() is None:
             st = get_stats(sock) if os.path.exists(sock) else None
             if st is not None:
                 stats = st
@@ -410,9 +410,11 @@ def run_binary(env, run, sc, d):
                     last, still_since = rx, time.time()
                 elif time.time() - still_since > 2.0:
                     break
+            elif time.time() - t0 > 10.0:
+                break           # no control socket: fixed wait, exit counters
             time.sleep(0.1)
         if stats is None or rx_total(stats) is None:
-            time.sleep(env.run_time)
+            time.sleep(max(0.0, env.run_time - (time.time() - t0)))
             if os.path.exists(sock):
                 stats = get_stats(sock) or stats
     finally:
