@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The session table: one rte_hash holding two keys per session, a
+ * preallocated session array with a free-index stack, amortised aging and
+ * the state counters. See README.md.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include "ct_private.h"
+
+_Static_assert(sizeof(struct vfw_session) == 2 * RTE_CACHE_LINE_SIZE,
+	       "a session is two cache lines");
+_Static_assert(offsetof(struct vfw_ct, sessions) == 0,
+	       "vfw_ct_session() reads the session array at offset 0");
+
+static inline uintptr_t
+hit_data(uint32_t idx, unsigned int dir)
+{
+	return ((uintptr_t)idx << 1) | dir;
+}
+
+struct vfw_ct *
+vfw_ct_create(const struct vfw_ct_params *p)
+{
+	struct rte_hash_parameters hp;
+	struct vfw_ct *ct;
+	uint32_t i;
+	int err;
+
+	if (p == NULL || p->name == NULL || p->max_sessions == 0 ||
+	    p->max_sessions > CT_MAX_SESSIONS || p->hz == 0 ||
+	    p->max_frags > CT_FRAG_MAX) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (strlen(p->name) > CT_NAME_MAX) {
+		rte_errno = ENAMETOOLONG;
+		return NULL;
+	}
+
+	ct = rte_zmalloc_socket("vfw_ct", sizeof(*ct), RTE_CACHE_LINE_SIZE,
+				p->socket);
+	if (ct == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	strcpy(ct->name, p->name);
+	ct->max_sessions = p->max_sessions;
+	ct->hz = p->hz;
+	ct->by_state[VFW_CT_FREE] = p->max_sessions;
+
+	ct->sessions = rte_zmalloc_socket("vfw_ct_sessions",
+			(size_t)p->max_sessions * sizeof(struct vfw_session),
+			RTE_CACHE_LINE_SIZE, p->socket);
+	ct->free_stack = rte_malloc_socket("vfw_ct_free",
+			(size_t)p->max_sessions * sizeof(uint32_t),
+			RTE_CACHE_LINE_SIZE, p->socket);
+	if (ct->sessions == NULL || ct->free_stack == NULL) {
+		err = ENOMEM;
+		goto fail;
+	}
+	/* Pop order 0, 1, 2...: a fresh table fills from the front, which
+	 * keeps a small table's sessions in few pages. */
+	for (i = 0; i < p->max_sessions; i++) {
+		ct->free_stack[i] = p->max_sessions - 1 - i;
+		ct->sessions[i].expire = CT_EXPIRE_NEVER;
+	}
+	ct->n_free = p->max_sessions;
+
+	/*
+	 * Two keys per session, so the key store never runs out before the
+	 * session array does. rte_hash sizes its buckets for exactly
+	 * pow2(entries) keys, which cuckoo displacement alone cannot fill
+	 * completely; the extendable bucket table takes the last few percent
+	 * so that "full" means max_sessions and not "unlucky hashing".
+	 * Single writer, no readers elsewhere: no lock or RCU flags.
+	 */
+	memset(&hp, 0, sizeof(hp));
+	hp.name = p->name;
+	hp.entries = RTE_MAX(2 * p->max_sessions, 8u);
+	hp.key_len = sizeof(struct vfw_flow_key);
+	hp.hash_func = rte_hash_crc;
+	hp.hash_func_init_val = 0;
+	hp.socket_id = p->socket;
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	ct->hash = rte_hash_create(&hp);
+	if (ct->hash == NULL) {
+		err = rte_errno ? rte_errno : ENOMEM;
+		goto fail;
+	}
+
+	err = ct_frag_init(&ct->frag, p->max_frags, p->hz, p->socket);
+	if (err != 0)
+		goto fail;
+
+	vfw_ct_set_params(ct, p->tcp_loose, &p->timeouts);
+	return ct;
+
+fail:
+	vfw_ct_free(ct);
+	rte_errno = err;
+	return NULL;
+}
+
+void
+vfw_ct_free(struct vfw_ct *ct)
+{
+	if (ct == NULL)
+		return;
+	/* No release callbacks: whoever frees the table frees the NAT pools
+	 * and everything else the sessions referred to. */
+	rte_hash_free(ct->hash);
+	ct_frag_fini(&ct->frag);
+	rte_free(ct->free_stack);
+	rte_free(ct->sessions);
+	rte_free(ct);
+}
+
+void
+vfw_ct_set_params(struct vfw_ct *ct, bool tcp_loose,
+		  const struct vfw_cfg_timeouts *t)
+{
+	ct->tcp_loose = tcp_loose;
+	ct_timeouts_to_ticks(ct, t);
+}
+
+void
+vfw_ct_set_release_cb(struct vfw_ct *ct, vfw_ct_release_cb cb, void *arg)
+{
+	ct->release_cb = cb;
+	ct->release_arg = arg;
+}
+
+void
+vfw_ct_lookup_bulk(struct vfw_ct *ct, const struct vfw_flow_key *const *keys,
+		   int32_t *hits, unsigned int n)
+{
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	struct vfw_session *sess = ct->sessions;
+
+	while (n > 0) {
+		unsigned int m = RTE_MIN(n, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
+		uint64_t hit_mask = 0;
+		unsigned int i;
+
+		/* rte_hash does not write through keys; the API just lacks
+		 * the second const. */
+		rte_hash_lookup_bulk_data(ct->hash,
+					  (const void **)(uintptr_t)keys, m,
+					  &hit_mask, data);
+		for (i = 0; i < m; i++) {
+			if (hit_mask & (1ULL << i)) {
+				uint32_t h = (uint32_t)(uintptr_t)data[i];
+				struct vfw_session *s = &sess[h >> 1];
+
+				hits[i] = (int32_t)h;
+				/*
+				 * The caller reads the state (line 0) and
+				 * writes expiry and counters (line 1) next;
+				 * start both misses now, while it works on
+				 * the packets before this one.
+				 */
+				rte_prefetch0(s);
+				rte_prefetch0((const char *)s + RTE_CACHE_LINE_SIZE);
+			} else {
+				hits[i] = -1;
+			}
+		}
+		keys += m;
+		hits += m;
+		n -= m;
+	}
+}
+
+int
+vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
+		      const struct vfw_flow_key *reply, enum vfw_dir dir,
+		      uint8_t tcp_flags, uint64_t now)
+{
+	struct rte_hash *h = ct->hash;
+	struct vfw_session *s;
+	hash_sig_t sig_o, sig_r;
+	uint8_t fin_seen;
+	uint32_t idx;
+	int st, ret;
+
+	st = ct_initial_state(ct, orig->proto, tcp_flags, &fin_seen);
+	if (st < 0)
+		return st;
+	/* A flow that is its own reply (same address and port both ways)
+	 * cannot hold two keys. */
+	if (unlikely(memcmp(orig, reply, sizeof(*orig)) == 0))
+		return -EEXIST;
+	if (unlikely(ct->n_free == 0))
+		return -ENOSPC;
+
+	sig_o = rte_hash_hash(h, orig);
+	sig_r = rte_hash_hash(h, reply);
+	/* rte_hash_add silently overwrites an existing key's data, so
+	 * collisions must be found before anything is added. */
+	if (rte_hash_lookup_with_hash(h, orig, sig_o) >= 0 ||
+	    rte_hash_lookup_with_hash(h, reply, sig_r) >= 0)
+		return -EEXIST;
+
+	idx = ct->free_stack[ct->n_free - 1];
+	ret = rte_hash_add_key_with_hash_data(h, orig, sig_o,
+					      (void *)hit_data(idx, 0));
+	if (unlikely(ret < 0))
+		return ret;
+	ret = rte_hash_add_key_with_hash_data(h, reply, sig_r,
+					      (void *)hit_data(idx, 1));
+	if (unlikely(ret < 0)) {
+		rte_hash_del_key_with_hash(h, orig, sig_o);
+		return ret;
+	}
+	ct->n_free--;
+
+	s = &ct->sessions[idx];
+	s->orig = *orig;
+	s->reply = *reply;
+	s->flags = 0;
+	s->dir = (uint8_t)dir;
+	s->fin_seen = fin_seen;
+	s->rule = 0;
+	s->generation = 0;
+	s->snat_pool = 0;
+	s->nat_rule = 0;
+	s->expire = now + ct->tmo[st];
+	s->packets[0] = 1;
+	s->packets[1] = 0;
+	s->created = now;
+	ct_set_state(ct, s, (enum vfw_ct_state)st);
+	return (int)idx;
+}
+
+/* Release callback first (it may read the whole session), then keys. */
+static void
+ct_remove(struct vfw_ct *ct, uint32_t idx)
+{
+	struct vfw_session *s = &ct->sessions[idx];
+
+	if (ct->release_cb != NULL)
+		ct->release_cb(ct->release_arg, s);
+	rte_hash_del_key(ct->hash, &s->orig);
+	rte_hash_del_key(ct->hash, &s->reply);
+	ct_set_state(ct, s, VFW_CT_FREE);
+	s->expire = CT_EXPIRE_NEVER;
+	ct->free_stack[ct->n_free++] = idx;
+}
+
+void
+vfw_ct_delete(struct vfw_ct *ct, uint32_t idx)
+{
+	/* Tolerate stale handles: deleting twice must not free twice. */
+	if (idx >= ct->max_sessions ||
+	    ct->sessions[idx].state == VFW_CT_FREE)
+		return;
+	ct_remove(ct, idx);
+}
+
+unsigned int
+vfw_ct_age(struct vfw_ct *ct, uint64_t now, unsigned int budget)
+{
+	struct vfw_session *sess = ct->sessions;
+	uint32_t cur = ct->age_cursor;
+	unsigned int removed = 0;
+	unsigned int i;
+
+	/* More than one lap per call would only examine slots twice. */
+	budget = RTE_MIN(budget, ct->max_sessions);
+	for (i = 0; i < budget; i++) {
+		/*
+		 * Free slots never expire (CT_EXPIRE_NEVER), so the sweep
+		 * reads one cache line per slot, not two; the state is read
+		 * only for the few that are due.
+		 */
+		if (unlikely(now >= sess[cur].expire) &&
+		    sess[cur].state != VFW_CT_FREE) {
+			ct_remove(ct, cur);
+			removed++;
+		}
+		if (++cur == ct->max_sessions)
+			cur = 0;
+	}
+	ct->age_cursor = cur;
+	/* Fragment entries need no sweep: they expire in place (ct_frag.c). */
+	return removed;
+}
+
+uint32_t
+vfw_ct_count(const struct vfw_ct *ct)
+{
+	return ct->max_sessions - ct->n_free;
+}
+
+void
+vfw_ct_count_by_state(const struct vfw_ct *ct, uint32_t *counts)
+{
+	memcpy(counts, ct->by_state, sizeof(ct->by_state));
+}
+
+uint32_t
+vfw_ct_capacity(const struct vfw_ct *ct)
+{
+	return ct->max_sessions;
+}
+
+int64_t
+vfw_ct_next(const struct vfw_ct *ct, uint32_t from)
+{
+	uint32_t i;
+
+	for (i = from; i < ct->max_sessions; i++)
+		if (ct->sessions[i].state != VFW_CT_FREE)
+			return i;
+	return -1;
+}
