@@ -43,7 +43,8 @@ ctl_shows() { # WHAT PATTERN [--json]
 	"$ctl" --socket "$VFW_FW_SOCK" "${@:3}" show "$1" | grep -q -- "$2"
 }
 if [[ -x $ctl ]]; then
-	nt_check "vnetfwctl show stats" "$ctl" --socket "$VFW_FW_SOCK" show stats
+	ctl_stats() { "$ctl" --socket "$VFW_FW_SOCK" show stats >"$NT_DIR/ctl-stats.txt"; }
+	nt_check "vnetfwctl show stats" ctl_stats
 	nt_check "vnetfwctl show routes lists the None route" ctl_shows routes blackhole
 	nt_check "vnetfwctl --json show neighbors knows the server" \
 		ctl_shows neighbors "$VFW_TOPO_SERVER" --json

@@ -112,9 +112,10 @@ def ttl(s):
     """TTL 1 and 0 are dropped (ttl_expired; an ICMP time-exceeded back to
     the sender is optional), TTL 2 is forwarded with TTL 1."""
     m1, m0, m2 = s.marker("ttl1"), s.marker("ttl0"), s.marker("ttl2")
-    s.vnet.send(from_client(SERVER_IP, UDP(sport=7, dport=7), m1, ttl=1))
-    s.vnet.send(from_client(SERVER_IP, UDP(sport=7, dport=7), m0, ttl=0))
-    p2 = s.vnet.send(from_client(SERVER_IP, UDP(sport=7, dport=7), m2, ttl=2))
+    # Distinct flows: this is about TTL, not about sessions.
+    s.vnet.send(from_client(SERVER_IP, UDP(sport=7001, dport=7), m1, ttl=1))
+    s.vnet.send(from_client(SERVER_IP, UDP(sport=7000, dport=7), m0, ttl=0))
+    p2 = s.vnet.send(from_client(SERVER_IP, UDP(sport=7002, dport=7), m2, ttl=2))
     yield
     for m, what in ((m1, "TTL 1"), (m0, "TTL 0")):
         s.check(not s.cluster.with_marker(m), "%s: not forwarded" % what)
@@ -129,3 +130,25 @@ def ttl(s):
     others = [p for p in s.vnet.out if not is_icmp_error(p)]
     s.check(not others, "nothing else out on vnet",
             "; ".join(p.summary() for p in others))
+
+
+@scenario("same-flow-burst",
+          xfail="vnetfw: 2nd+ packet of a new flow in the same rx burst is "
+                "dropped as ct_full instead of forwarded")
+def same_flow_burst(s):
+    """Several packets of one new flow arriving together (one rx burst) are
+    all forwarded: UDP, and TCP SYN followed by data."""
+    sent = []
+    for i in range(3):
+        m = s.marker("udp%d" % i)
+        sent.append((m, s.vnet.send(from_client(SERVER_IP, UDP(sport=7100, dport=53), m,
+                                                ip_id=200 + i))))
+    for i, flags in enumerate(("S", "A", "PA")):
+        m = s.marker("tcp%d" % i)
+        sent.append((m, s.vnet.send(from_client(SERVER_IP,
+                                                TCP(sport=7101, dport=80, flags=flags,
+                                                    seq=1000 + i), m, ip_id=300 + i))))
+    yield
+    for m, p in sent:
+        s.expect_forwarded(p, m, "cluster", SERVER_MAC, m.split(":")[2])
+    s.expect_drop("ct_full", 0)
