@@ -38,6 +38,7 @@ struct nat_port_alloc {
 /* One pool as seen by one worker: an allocator per protocol class. The
  * link arrays and bitmaps follow in the same allocation. */
 struct nat_pool_ports {
+	uint32_t addr;         /* translated address, network order */
 	struct nat_port_alloc cls[VFW_NAT_PCLASS_MAX];
 } __rte_cache_aligned;
 

@@ -73,7 +73,7 @@ alloc_init(struct nat_port_alloc *a, uint8_t *mem, uint16_t lo, uint32_t size)
 }
 
 static struct nat_pool_ports *
-pool_ports_create(uint16_t lo, uint16_t hi, int socket)
+pool_ports_create(uint32_t addr, uint16_t lo, uint16_t hi, int socket)
 {
 	uint32_t size = (uint32_t)hi - lo + 1;
 	size_t cb = class_bytes(size);
@@ -86,6 +86,7 @@ pool_ports_create(uint16_t lo, uint16_t hi, int socket)
 				RTE_CACHE_LINE_SIZE, socket);
 	if (pp == NULL)
 		return NULL;
+	pp->addr = addr;
 	mem = (uint8_t *)(pp + 1);
 	for (c = 0; c < VFW_NAT_PCLASS_MAX; c++)
 		alloc_init(&pp->cls[c], mem + c * cb, lo, size);
@@ -164,7 +165,7 @@ vfw_nat_pool_get(struct vfw_nat_pools *p, uint32_t addr_be, uint16_t lo,
 	/* All workers' allocators exist before the id is handed out, so a
 	 * generation naming it never meets a worker without one. */
 	for (w = 0; w < p->n_workers; w++) {
-		pp[w] = pool_ports_create(lo, hi, p->socket);
+		pp[w] = pool_ports_create(addr_be, lo, hi, p->socket);
 		if (pp[w] == NULL) {
 			while (w-- > 0)
 				rte_free(pp[w]);
@@ -350,4 +351,12 @@ vfw_nat_pclass_of(uint8_t proto)
 	default:
 		return VFW_NAT_PCLASS_MAX;
 	}
+}
+
+uint32_t
+vfw_snat_pool_addr(const struct vfw_snat_ports *wp, unsigned int pool)
+{
+	if (wp == NULL || pool >= VFW_NAT_MAX_POOLS || wp->pool[pool] == NULL)
+		return 0;
+	return wp->pool[pool]->addr;
 }

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vnetfw: EAL and ports, the policy and data plane objects, worker launch,
+ * and the control thread (control socket + ARP slow path) on the main lcore.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "vnetfw.h"
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+#define NEIGH_CAPACITY 4096
+
+static volatile sig_atomic_t quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void
+usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"usage: %s [EAL options] -- -c CONFIG.yaml [--check] [--workers N]\n"
+		"\n"
+		"vnetfw: stateful firewall, NAT and UDR router on DPDK.\n"
+		"\n"
+		"  -c, --config FILE   YAML configuration (see docs/configuration.md)\n"
+		"      --check         validate the configuration, print every error as\n"
+		"                      FILE:LINE:COLUMN: message, and exit (0 valid, 1 not);\n"
+		"                      no EAL options are needed and nothing starts\n"
+		"  -w, --workers N     worker lcores to use (default: every worker lcore\n"
+		"                      the EAL was given); each port needs N tx queues\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n"
+		"\n"
+		"Ports are DPDK devices named in the config (ports.vnet.device,\n"
+		"ports.cluster.device), e.g. --vdev=net_af_packet0,iface=eth1.\n"
+		"Stop with SIGINT or SIGTERM: ports are stopped and counters printed.\n"
+		"Control: vnetfwctl --socket PATH (control.socket in the config).\n",
+		prog);
+}
+
+struct opts {
+	const char *config;
+	bool check;
+	unsigned int workers;
+};
+
+static int
+parse_app_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:w:hV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'k':
+			o->check = true;
+			break;
+		case 'w':
+			errno = 0;
+			o->workers = (unsigned int)strtoul(optarg, &end, 10);
+			if (errno || *end || o->workers == 0 ||
+			    o->workers > VFW_MAX_WORKERS) {
+				fprintf(stderr, "vnetfw: --workers must be 1..%u\n",
+					VFW_MAX_WORKERS);
+				return -1;
+			}
+			break;
+		case 'h':
+			usage(stdout, "vnetfw");
+			exit(0);
+		case 'V':
+			printf("vnetfw %s\n", VNETFW_VERSION);
+			exit(0);
+		default:
+			usage(stderr, "vnetfw");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vnetfw: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (o->config == NULL) {
+		fprintf(stderr, "vnetfw: -c CONFIG.yaml is required (see --help)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static struct vfw_config *
+load_config(const char *path)
+{
+	struct vfw_errors errs;
+	struct vfw_config *cfg;
+	unsigned int i;
+
+	vfw_errors_init(&errs);
+	cfg = vfw_config_load_file(path, &errs);
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	if (cfg == NULL && errs.n == 0)
+		fprintf(stderr, "%s: cannot load configuration\n", path);
+	vfw_errors_free(&errs);
+	return cfg;
+}
+
+static void
+print_summary(const struct vfw_config *cfg)
+{
+	printf("%s: configuration is valid: ports vnet=%s cluster=%s, %u security "
+	       "rules, %u address sets, %u DNAT, %u SNAT, %u routes, %u neighbors, "
+	       "max %u sessions\n",
+	       cfg->file ? cfg->file : "config", cfg->ports[VFW_PORT_VNET].device,
+	       cfg->ports[VFW_PORT_CLUSTER].device, cfg->n_rules,
+	       cfg->n_address_sets, cfg->n_dnat, cfg->n_snat, cfg->n_routes,
+	       cfg->n_neighbors, cfg->conntrack.max_sessions);
+}
+
+static void
+list_ports(void)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	uint16_t pid;
+
+	RTE_ETH_FOREACH_DEV(pid) {
+		rte_eth_dev_get_name_by_port(pid, name);
+		fprintf(stderr, "  port %u: %s\n", pid, name);
+	}
+}
+
+static const char *const role_names[VFW_PORT_MAX] = { "vnet", "cluster" };
+
+/* A symmetric Toeplitz key: both directions of a flow hash alike. */
+static uint8_t rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+static int
+port_lookup(struct vfw_app *app, const struct vfw_config *cfg)
+{
+	unsigned int r;
+
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		const struct vfw_cfg_port *cp = &cfg->ports[r];
+		struct rte_eth_dev_info info;
+		uint16_t pid;
+		int rc;
+
+		if (rte_eth_dev_get_port_by_name(cp->device, &pid) != 0) {
+			fprintf(stderr, "vnetfw: ports.%s.device '%s' is not a DPDK port. "
+				"Ports the EAL found:\n", role_names[r], cp->device);
+			list_ports();
+			fprintf(stderr, "  (add e.g. --vdev=%s,... to the EAL options, or "
+				"bind the NIC to a DPDK driver)\n", cp->device);
+			return -1;
+		}
+		if (r == VFW_PORT_CLUSTER && pid == app->ports[VFW_PORT_VNET].port_id) {
+			fprintf(stderr, "vnetfw: vnet and cluster must be different ports\n");
+			return -1;
+		}
+		rc = rte_eth_dev_info_get(pid, &info);
+		if (rc != 0) {
+			fprintf(stderr, "vnetfw: %s: cannot get device info: %s\n",
+				cp->device, strerror(-rc));
+			return -1;
+		}
+		if (info.max_tx_queues < app->n_workers) {
+			fprintf(stderr, "vnetfw: ports.%s (%s) has %u tx queues; %u workers "
+				"need one each (use fewer --workers, or a device with more "
+				"queues, e.g. af_packet qpairs=N)\n", role_names[r],
+				cp->device, info.max_tx_queues, app->n_workers);
+			return -1;
+		}
+		app->ports[r].port_id = pid;
+		app->ports[r].n_rxq = (uint16_t)RTE_MIN(app->n_workers, info.max_rx_queues);
+		app->ports[r].n_txq = (uint16_t)app->n_workers;
+		app->ports[r].ip = cp->address.ip.v4;
+	}
+	return 0;
+}
+
+static int
+port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
+{
+	struct vfw_dp_port *port = &app->ports[r];
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	struct rte_eth_link link;
+	uint16_t nrx = RX_DESC, ntx = TX_DESC, q;
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	int rc, socket = rte_eth_dev_socket_id(port->port_id);
+
+	if (socket < 0)
+		socket = (int)rte_socket_id();
+	memset(&conf, 0, sizeof(conf));
+	rte_eth_dev_info_get(port->port_id, &info);
+	if (port->n_rxq > 1 && info.flow_type_rss_offloads != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(rss_key);
+		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	rc = rte_eth_dev_configure(port->port_id, port->n_rxq, port->n_txq, &conf);
+	if (rc < 0)
+		goto fail;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(port->port_id, &nrx, &ntx);
+	if (rc < 0)
+		goto fail;
+	for (q = 0; q < port->n_rxq; q++) {
+		rc = rte_eth_rx_queue_setup(port->port_id, q, nrx, (unsigned int)socket,
+					    NULL, app->pool);
+		if (rc < 0)
+			goto fail;
+	}
+	for (q = 0; q < port->n_txq; q++) {
+		rc = rte_eth_tx_queue_setup(port->port_id, q, ntx, (unsigned int)socket,
+					    NULL);
+		if (rc < 0)
+			goto fail;
+	}
+	if (cp->has_mac) {
+		rc = rte_eth_dev_default_mac_addr_set(port->port_id,
+						      (struct rte_ether_addr *)&cp->mac);
+		if (rc < 0)
+			RTE_LOG(INFO, USER1, "%s: device keeps its MAC (%s); using %s "
+				"from the config in promiscuous mode\n", cp->device,
+				strerror(-rc), "ports.*.mac");
+		port->mac = cp->mac;
+	} else {
+		rte_eth_macaddr_get(port->port_id, &port->mac);
+	}
+	/* frames for a configured MAC, or for DNAT addresses, must reach us */
+	rte_eth_promiscuous_enable(port->port_id);
+	rc = rte_eth_dev_start(port->port_id);
+	if (rc < 0)
+		goto fail;
+	memset(&link, 0, sizeof(link));
+	rte_eth_link_get_nowait(port->port_id, &link);
+	rte_ether_format_addr(mac, sizeof(mac), &port->mac);
+	RTE_LOG(NOTICE, USER1, "port %s (%s, id %u): mac %s, %u rx / %u tx queues, "
+		"link %s %u Mbps\n", role_names[r], cp->device, port->port_id, mac,
+		port->n_rxq, port->n_txq, link.link_status ? "up" : "down",
+		link.link_speed);
+	return 0;
+fail:
+	fprintf(stderr, "vnetfw: ports.%s (%s): setup failed: %s\n", role_names[r],
+		cp->device, strerror(-rc));
+	return -1;
+}
+
+static unsigned int
+pool_size(const struct vfw_app *app)
+{
+	unsigned int n = 0, r;
+
+	for (r = 0; r < VFW_PORT_MAX; r++)
+		n += app->ports[r].n_rxq * RX_DESC + app->ports[r].n_txq * TX_DESC;
+	/* rings that can hold packets: to/from slow path, hand-off, tx
+	 * buffers, packets waiting for ARP, and per-lcore mempool caches */
+	n += app->n_workers * (2 * 1024 + (app->n_workers - 1) * 1024 + 4 * VFW_BURST);
+	n += 256 * 4 + (app->n_workers + 1) * 256 + 2048;
+	return RTE_MAX(n, 8191u);
+}
+
+static void
+control_loop(struct vfw_app *app)
+{
+	while (!quit) {
+		uint64_t now = rte_rdtsc();
+		int busy = vfw_dp_slowpath_poll(app->dp, now);
+
+		vfw_policy_poll(app->pm);
+		/* sleep in epoll when there is nothing for the slow path */
+		vfw_ctl_poll(app->ctl, busy ? 0 : 1);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct vfw_app app;
+	struct vfw_dp_params dpp;
+	struct vfw_ctl_ops ops;
+	struct vfw_errors errs;
+	struct vfw_policy *p;
+	struct opts o = { 0 };
+	int eal_argc = argc, app_argc = 0, i, ret;
+	char **app_argv = NULL;
+	unsigned int lcore, w, r;
+	size_t qsz;
+
+	/* split at "--" ourselves so --check and --help work without EAL */
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			eal_argc = i;
+			app_argc = argc - i;
+			app_argv = argv + i;
+			app_argv[0] = argv[0];
+			break;
+		}
+	for (i = 1; i < eal_argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout, argv[0]);
+			return 0;
+		}
+	if (app_argv == NULL) {
+		usage(stderr, argv[0]);
+		return 2;
+	}
+	if (parse_app_args(app_argc, app_argv, &o) < 0)
+		return 2;
+
+	memset(&app, 0, sizeof(app));
+	app.cfg = load_config(o.config);
+	if (app.cfg == NULL)
+		return 1;
+	if (o.check) {
+		print_summary(app.cfg);
+		vfw_config_free(app.cfg);
+		return 0;
+	}
+
+	ret = rte_eal_init(eal_argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "vnetfw: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	app.hz = rte_get_tsc_hz();
+	app.started = rte_rdtsc();
+	app.n_workers = o.workers ? o.workers : rte_lcore_count() - 1;
+	if (app.n_workers == 0 || app.n_workers > rte_lcore_count() - 1) {
+		fprintf(stderr, "vnetfw: %u worker(s) need %u worker lcores besides the "
+			"main lcore; the EAL has %u (use e.g. -l 0,1 or --lcores)\n",
+			app.n_workers ? app.n_workers : 1, app.n_workers ? app.n_workers : 1,
+			rte_lcore_count() - 1);
+		goto fail_eal;
+	}
+	if (app.n_workers > VFW_MAX_WORKERS)
+		app.n_workers = VFW_MAX_WORKERS;
+	if (port_lookup(&app, app.cfg) < 0)
+		goto fail_eal;
+
+	app.pool = rte_pktmbuf_pool_create("vfw_mbuf", pool_size(&app), 256,
+					   VFW_MBUF_PRIV_SIZE,
+					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (app.pool == NULL) {
+		fprintf(stderr, "vnetfw: cannot create the mbuf pool (%u mbufs): %s "
+			"(hugepages reserved? try --no-huge -m 1024 for small tests)\n",
+			pool_size(&app), rte_strerror(rte_errno));
+		goto fail_eal;
+	}
+
+	/* RCU readers: the workers, plus telemetry */
+	qsz = rte_rcu_qsbr_get_memsize(app.n_workers + 1);
+	app.qsv = rte_zmalloc("vfw_qsv", qsz, RTE_CACHE_LINE_SIZE);
+	if (app.qsv == NULL || rte_rcu_qsbr_init(app.qsv, app.n_workers + 1) != 0) {
+		fprintf(stderr, "vnetfw: cannot set up RCU\n");
+		goto fail_eal;
+	}
+	app.neigh = vfw_neigh_create("vfw_neigh", NEIGH_CAPACITY, (int)rte_socket_id(),
+				     app.qsv);
+	app.pools = vfw_nat_pools_create(app.n_workers, (int)rte_socket_id());
+	app.pm = vfw_policy_mgr_create(app.n_workers, app.qsv, app.neigh, app.pools);
+	if (app.neigh == NULL || app.pools == NULL || app.pm == NULL) {
+		fprintf(stderr, "vnetfw: out of memory: %s\n", rte_strerror(rte_errno));
+		goto fail_eal;
+	}
+	vfw_errors_init(&errs);
+	if (vfw_app_sync_neighbors(&app, NULL, app.cfg, &errs) < 0)
+		goto fail_errs;
+	p = vfw_policy_build(app.pm, app.cfg, &errs);
+	if (p == NULL)
+		goto fail_errs;
+	vfw_policy_publish(app.pm, p);
+	vfw_policy_sync(app.pm);
+
+	for (r = 0; r < VFW_PORT_MAX; r++)
+		if (port_start(&app, r, &app.cfg->ports[r]) < 0)
+			goto fail_eal;
+
+	memset(&dpp, 0, sizeof(dpp));
+	dpp.n_workers = app.n_workers;
+	memcpy(dpp.ports, app.ports, sizeof(dpp.ports));
+	dpp.pm = app.pm;
+	dpp.neigh = app.neigh;
+	dpp.pools = app.pools;
+	dpp.pool = app.pool;
+	dpp.cfg = app.cfg;
+	dpp.socket = (int)rte_socket_id();
+	dpp.hz = app.hz;
+	dpp.ports_started = true;
+	app.dp = vfw_dp_create(&dpp);
+	if (app.dp == NULL) {
+		fprintf(stderr, "vnetfw: cannot create the data plane (%s); "
+			"conntrack.max_sessions = %u may not fit in memory\n",
+			rte_strerror(rte_errno), app.cfg->conntrack.max_sessions);
+		goto fail_ports;
+	}
+
+	vfw_app_ctl_ops(&app, &ops);
+	app.ctl = vfw_ctl_create(app.cfg, &ops);
+	if (app.ctl == NULL) {
+		fprintf(stderr, "vnetfw: control socket %s: %s\n", app.cfg->control.socket,
+			rte_strerror(rte_errno));
+		goto fail_dp;
+	}
+	if (vfw_app_telemetry_init(&app) < 0)
+		RTE_LOG(WARNING, USER1, "telemetry commands not registered\n");
+
+	w = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (w == app.n_workers)
+			break;
+		rte_eal_remote_launch(vfw_dp_worker_main, vfw_dp_worker(app.dp, w), lcore);
+		RTE_LOG(NOTICE, USER1, "worker %u on lcore %u\n", w, lcore);
+		w++;
+	}
+	RTE_LOG(NOTICE, USER1, "vnetfw running: generation %" PRIu64 ", control %s\n",
+		vfw_policy_applied_generation(app.pm), app.cfg->control.socket);
+	printf("vnetfw: running with %u worker(s); control socket %s\n", app.n_workers,
+	       app.cfg->control.socket);
+	fflush(stdout);
+
+	control_loop(&app);
+
+	printf("vnetfw: stopping\n");
+	vfw_dp_stop(app.dp);
+	rte_eal_mp_wait_lcore();
+	vfw_app_print_stats(&app, stdout);
+	fflush(stdout);
+	vfw_ctl_free(app.ctl);
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		rte_eth_dev_stop(app.ports[r].port_id);
+		rte_eth_dev_close(app.ports[r].port_id);
+	}
+	vfw_dp_free(app.dp);
+	vfw_policy_mgr_free(app.pm);
+	vfw_nat_pools_free(app.pools);
+	vfw_neigh_free(app.neigh);
+	rte_free(app.qsv);
+	vfw_config_free(app.cfg);
+	rte_mempool_free(app.pool);
+	rte_eal_cleanup();
+	return 0;
+
+fail_errs:
+	for (r = 0; r < errs.n; r++)
+		fprintf(stderr, "%s\n", errs.msg[r]);
+	vfw_errors_free(&errs);
+	goto fail_eal;
+fail_dp:
+	vfw_dp_free(app.dp);
+fail_ports:
+	for (r = 0; r < VFW_PORT_MAX; r++)
+		rte_eth_dev_stop(app.ports[r].port_id);
+fail_eal:
+	rte_eal_cleanup();
+	return 1;
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * DPDK telemetry commands under /vnetfw/, for dpdk-telemetry.py and any
+ * client of the telemetry socket. Callbacks run on telemetry threads: they
+ * read worker counters (monotonic 64-bit values, read without locks) and,
+ * for rule/route/NAT counters, the policy generation under RCU as reader
+ * number n_workers, serialised by a mutex because the reader id is shared.
+ */
+#include <inttypes.h>
+
+#include <rte_telemetry.h>
+
+#include "vnetfw/acl.h"
+#include "vnetfw.h"
+
+static struct vfw_app *tel_app;
+
+static struct vfw_policy *
+tel_enter(void)
+{
+	pthread_mutex_lock(&tel_app->tel_lock);
+	rte_rcu_qsbr_thread_online(tel_app->qsv, tel_app->n_workers);
+	return vfw_policy_acquire(tel_app->pm);
+}
+
+static void
+tel_leave(void)
+{
+	rte_rcu_qsbr_thread_offline(tel_app->qsv, tel_app->n_workers);
+	pthread_mutex_unlock(&tel_app->tel_lock);
+}
+
+static int
+tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static const char *const role[VFW_PORT_MAX] = { "vnet", "cluster" };
+	struct vfw_dp_stats st;
+	char key[64];
+	unsigned int k;
+
+	(void)cmd;
+	(void)params;
+	vfw_dp_stats_sum(tel_app->dp, &st);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "generation",
+				  vfw_policy_applied_generation(tel_app->pm));
+	for (k = 0; k < VFW_PORT_MAX; k++) {
+		snprintf(key, sizeof(key), "%s_rx", role[k]);
+		rte_tel_data_add_dict_u64(d, key, st.rx[k]);
+		snprintf(key, sizeof(key), "%s_tx", role[k]);
+		rte_tel_data_add_dict_u64(d, key, st.tx[k]);
+	}
+	for (k = 0; k < VFW_EV_MAX; k++)
+		rte_tel_data_add_dict_u64(d, vfw_event_name((enum vfw_event)k), st.ev[k]);
+	rte_tel_data_add_dict_u64(d, "sessions", vfw_dp_sessions(tel_app->dp, NULL));
+	return 0;
+}
+
+static int
+tel_drops(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct vfw_dp_stats st;
+	unsigned int k;
+
+	(void)cmd;
+	(void)params;
+	vfw_dp_stats_sum(tel_app->dp, &st);
+	rte_tel_data_start_dict(d);
+	for (k = 1; k < VFW_DROP_MAX; k++)
+		rte_tel_data_add_dict_u64(d, vfw_drop_name((enum vfw_drop)k), st.drops[k]);
+	return 0;
+}
+
+static int
+tel_sessions(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint32_t by_state[VFW_CT_STATE_MAX];
+	unsigned int k;
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "total", vfw_dp_sessions(tel_app->dp, by_state));
+	for (k = 1; k < VFW_CT_STATE_MAX; k++)
+		rte_tel_data_add_dict_u64(d, vfw_ct_state_name((enum vfw_ct_state)k),
+					  by_state[k]);
+	return 0;
+}
+
+/* name -> hit counter, for rules ("inbound/NAME"), routes and NAT rules */
+static int
+tel_rules(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct vfw_policy *p;
+	char key[RTE_TEL_MAX_STRING_LEN];
+	unsigned int i, n;
+
+	(void)cmd;
+	(void)params;
+	p = tel_enter();
+	rte_tel_data_start_dict(d);
+	n = vfw_acl_rule_count(p->acl);
+	for (i = 0; i < n; i++) {
+		const struct vfw_acl_rule_info *r = vfw_acl_rule(p->acl, i);
+
+		snprintf(key, sizeof(key), "%s/%s",
+			 r->direction == VFW_DIR_IN ? "inbound" : "outbound", r->name);
+		rte_tel_data_add_dict_u64(d, key, vfw_policy_rule_hits(p, i));
+	}
+	tel_leave();
+	return 0;
+}
+
+static int
+tel_routes(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct vfw_policy *p;
+	unsigned int i, n;
+
+	(void)cmd;
+	(void)params;
+	p = tel_enter();
+	rte_tel_data_start_dict(d);
+	n = vfw_route_count(p->rt);
+	for (i = 0; i < n; i++)
+		rte_tel_data_add_dict_u64(d, vfw_route_get(p->rt, i)->name,
+					  vfw_policy_route_hits(p, i));
+	tel_leave();
+	return 0;
+}
+
+static int
+tel_nat(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct vfw_policy *p;
+	char key[RTE_TEL_MAX_STRING_LEN];
+	unsigned int i, n;
+
+	(void)cmd;
+	(void)params;
+	p = tel_enter();
+	rte_tel_data_start_dict(d);
+	n = vfw_nat_dnat_count(p->nat);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "dnat/%s", vfw_nat_dnat(p->nat, i)->name);
+		rte_tel_data_add_dict_u64(d, key, vfw_policy_dnat_hits(p, i));
+	}
+	n = vfw_nat_snat_count(p->nat);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "snat/%s", vfw_nat_snat(p->nat, i)->name);
+		rte_tel_data_add_dict_u64(d, key, vfw_policy_snat_hits(p, i));
+		snprintf(key, sizeof(key), "snat/%s/exhausted", vfw_nat_snat(p->nat, i)->name);
+		rte_tel_data_add_dict_u64(d, key, vfw_policy_snat_fail(p, i));
+	}
+	tel_leave();
+	return 0;
+}
+
+int
+vfw_app_telemetry_init(struct vfw_app *app)
+{
+	tel_app = app;
+	pthread_mutex_init(&app->tel_lock, NULL);
+	rte_rcu_qsbr_thread_register(app->qsv, app->n_workers);
+	if (rte_telemetry_register_cmd("/vnetfw/stats", tel_stats,
+				       "Packet and event counters, summed over workers") ||
+	    rte_telemetry_register_cmd("/vnetfw/drops", tel_drops,
+				       "Drop counters by reason") ||
+	    rte_telemetry_register_cmd("/vnetfw/sessions", tel_sessions,
+				       "Sessions by state") ||
+	    rte_telemetry_register_cmd("/vnetfw/rules", tel_rules,
+				       "Security rule hit counters (direction/name)") ||
+	    rte_telemetry_register_cmd("/vnetfw/routes", tel_routes,
+				       "Route hit counters by name") ||
+	    rte_telemetry_register_cmd("/vnetfw/nat", tel_nat,
+				       "DNAT/SNAT rule counters"))
+		return -1;
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The vnetfw application: shared state of main, control ops and telemetry. */
+#ifndef VNETFW_APP_H
+#define VNETFW_APP_H
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include "vnetfw/config.h"
+#include "vnetfw/ctl.h"
+#include "vnetfw/dataplane.h"
+#include "vnetfw/nat.h"
+#include "vnetfw/policy.h"
+#include "vnetfw/route.h"
+
+struct vfw_app {
+	struct vfw_config *cfg;          /* config in force (control thread) */
+	unsigned int n_workers;
+	struct vfw_dp_port ports[VFW_PORT_MAX];
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *qsv;
+	struct vfw_neigh_table *neigh;
+	struct vfw_nat_pools *pools;
+	struct vfw_policy_mgr *pm;
+	struct vfw_dp *dp;
+	struct vfw_ctl *ctl;
+	uint64_t hz;
+	uint64_t started;
+	/* change in flight */
+	uint64_t pending_ticket;
+	bool pending_reevaluate;
+	/* telemetry reads policy through RCU as reader number n_workers */
+	pthread_mutex_t tel_lock;
+};
+
+/* JSON writing helpers (jsonw.c) */
+void vfw_json_str(FILE *out, const char *s);
+void vfw_json_ip(FILE *out, uint32_t ip_be);
+void vfw_json_mac(FILE *out, const struct rte_ether_addr *mac);
+void vfw_json_key(FILE *out, const struct vfw_flow_key *k);
+
+/* control.c */
+void vfw_app_ctl_ops(struct vfw_app *app, struct vfw_ctl_ops *ops);
+int vfw_app_show(struct vfw_app *app, const char *what, FILE *out);
+int vfw_app_sync_neighbors(struct vfw_app *app, const struct vfw_config *old,
+			   const struct vfw_config *cfg, struct vfw_errors *errs);
+void vfw_app_print_stats(struct vfw_app *app, FILE *out);
+
+/* telemetry.c */
+int vfw_app_telemetry_init(struct vfw_app *app);
+
+#endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internals shared by the worker loop and the slow path. */
+#ifndef VFW_DP_PRIVATE_H
+#define VFW_DP_PRIVATE_H
+
+#include <rte_ring.h>
+
+#include "vnetfw/dataplane.h"
+
+#define VFW_RING_SIZE 1024
+#define VFW_PENDING_MAX 256     /* next hops being resolved at once */
+#define VFW_PENDING_PKTS 4      /* packets held per next hop */
+#define VFW_ARP_RETRY_MS 1000
+#define VFW_ARP_PROBES 3
+#define VFW_NEIGH_REACHABLE_S 300
+#define VFW_NEIGH_FAILED_HOLD_S 20
+
+struct vfw_dp;
+
+struct vfw_worker {
+	/* hot, read-mostly */
+	unsigned int id;
+	unsigned int n_workers;
+	struct vfw_dp *dp;
+	struct vfw_policy_mgr *pm;
+	struct vfw_ct *ct;
+	struct vfw_snat_ports *snat;
+	struct vfw_neigh_table *neigh;
+	uint64_t hz;
+	uint8_t role_of_port[RTE_MAX_ETHPORTS]; /* 0xff: not ours */
+	struct vfw_dp_port ports[VFW_PORT_MAX];
+	struct rte_eth_dev_tx_buffer *txb[VFW_PORT_MAX];
+	struct rte_ring *to_slow;      /* worker -> slow path */
+	struct rte_ring *from_slow;    /* slow path -> worker (ready to tx) */
+	struct rte_ring *handoff_in[VFW_MAX_WORKERS];  /* [from] */
+	struct rte_ring *handoff_out[VFW_MAX_WORKERS]; /* [to] */
+	uint64_t seen_gen;
+	vfw_dp_tx_fn tx_hook;
+	void *tx_hook_arg;
+	bool io;                        /* ports started */
+	bool idle;                      /* last loop received nothing */
+
+	/* mailbox */
+	_Atomic int req;                /* enum vfw_dp_req_type; NONE = idle */
+	uint64_t req_gen;
+	struct vfw_session_snapshot *req_out;
+	unsigned int req_max;
+	unsigned int req_count;
+	/* incremental re-evaluation */
+	uint64_t reeval_gen;
+	uint32_t reeval_cursor;
+	bool reeval_active;
+
+	struct vfw_dp_stats stats;
+} __rte_cache_aligned;
+
+struct vfw_pending {
+	int32_t slot;
+	uint32_t ip;
+	uint8_t port;
+	uint8_t probes;
+	uint16_t n;
+	uint64_t next_probe;
+	struct rte_mbuf *pkts[VFW_PENDING_PKTS];
+};
+
+struct vfw_dp {
+	unsigned int n_workers;
+	struct vfw_worker *workers[VFW_MAX_WORKERS];
+	struct vfw_dp_port ports[VFW_PORT_MAX];
+	struct vfw_policy_mgr *pm;
+	struct vfw_neigh_table *neigh;
+	struct rte_mempool *pool;
+	uint64_t hz;
+	_Atomic bool stop;
+	/* slow path state (control thread) */
+	struct vfw_pending pending[VFW_PENDING_MAX];
+	uint64_t next_neigh_scan;
+	int32_t neigh_cursor;
+	uint64_t *refresh_sent;   /* [neighbor capacity] */
+	unsigned int tx_rr;
+	struct vfw_sp_stats sp;
+};
+
+/* Hand a ready frame to a worker for transmission (slow path). */
+int vfw_dp_sp_send(struct vfw_dp *dp, struct rte_mbuf *m, uint8_t role);
+
+#endif

@@ -1,0 +1,853 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker: one pass per stage over each burst.
+ *
+ *   parse -> [hand-off] -> conntrack (bulk) -> hits: NAT rewrite
+ *                                           -> misses: DNAT, local, ACL
+ *                                              (bulk), session + SNAT
+ *   -> route (bulk) -> TTL, neighbor, L2 rewrite -> tx buffer
+ *
+ * Nothing here locks, allocates or makes a system call; the slow path
+ * (ARP, unresolved next hops) is reached through a ring.
+ */
+#include <rte_arp.h>
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_hash_crc.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dp_private.h"
+
+/* Session slots examined per loop iteration: a sweep costs memory
+ * bandwidth, so little while packets flow and more when the queues are idle. */
+#define VFW_AGE_BUDGET_BUSY 8
+#define VFW_AGE_BUDGET_IDLE 256
+#define VFW_REEVAL_BUDGET 256
+
+static inline void
+drop(struct vfw_worker *w, struct rte_mbuf *m, enum vfw_drop why)
+{
+	w->stats.drops[why]++;
+	rte_pktmbuf_free(m);
+}
+
+static inline void
+tx(struct vfw_worker *w, uint8_t role, struct rte_mbuf *m)
+{
+	if (unlikely(w->tx_hook != NULL)) {
+		w->tx_hook(w->tx_hook_arg, role, &m, 1);
+		w->stats.tx[role]++;
+		return;
+	}
+	if (unlikely(!w->io)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	w->stats.tx[role] += rte_eth_tx_buffer(w->ports[role].port_id,
+					       (uint16_t)w->id, w->txb[role], m);
+}
+
+void
+vfw_dp_flush(struct vfw_worker *w)
+{
+	unsigned int r;
+
+	if (!w->io)
+		return;
+	for (r = 0; r < VFW_PORT_MAX; r++)
+		w->stats.tx[r] += rte_eth_tx_buffer_flush(w->ports[r].port_id,
+							  (uint16_t)w->id,
+							  w->txb[r]);
+}
+
+static inline void
+to_slowpath(struct vfw_worker *w, struct rte_mbuf *m)
+{
+	if (unlikely(rte_ring_sp_enqueue(w->to_slow, m) != 0)) {
+		drop(w, m, VFW_DROP_SLOWPATH_FULL);
+		return;
+	}
+	w->stats.ev[VFW_EV_TO_SLOWPATH]++;
+}
+
+static inline struct rte_ipv4_hdr *
+ip4_hdr(struct rte_mbuf *m, const struct vfw_pkt_meta *meta)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, meta->l2_len);
+}
+
+static inline bool
+ip4_is_multicast(uint32_t ip_be)
+{
+	uint32_t h = rte_be_to_cpu_32(ip_be);
+
+	return (h & 0xf0000000u) == 0xe0000000u || h == 0xffffffffu;
+}
+
+/* Answer an ICMP echo request addressed to us, in place. */
+static void
+echo_reply(struct vfw_worker *w, struct rte_mbuf *m, struct vfw_pkt_meta *meta,
+	   uint8_t role)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = ip4_hdr(m, meta);
+	struct rte_icmp_hdr *icmp;
+	uint32_t a;
+	uint16_t old;
+
+	if (meta->flags & (VFW_PF_FRAG | VFW_PF_IP_OPTS)) {
+		drop(w, m, VFW_DROP_LOCAL_UNHANDLED);
+		return;
+	}
+	icmp = (struct rte_icmp_hdr *)((char *)ip + meta->l3_len);
+	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(&w->ports[role].mac, &eth->src_addr);
+	a = ip->src_addr;
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = a;
+	old = *(uint16_t *)&ip->time_to_live;
+	ip->time_to_live = 64;
+	ip->hdr_checksum = vfw_csum_update16(ip->hdr_checksum, old,
+					     *(uint16_t *)&ip->time_to_live);
+	old = *(uint16_t *)&icmp->icmp_type;
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	icmp->icmp_cksum = vfw_csum_update16(icmp->icmp_cksum, old,
+					     *(uint16_t *)&icmp->icmp_type);
+	w->stats.ev[VFW_EV_ECHO_REPLY]++;
+	tx(w, role, m);
+}
+
+/* ---------------- route, rewrite, transmit ---------------- */
+
+static void
+route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
+	     struct rte_mbuf **pkts, unsigned int n)
+{
+	uint32_t dst[VFW_BURST];
+	const struct vfw_nexthop *nh[VFW_BURST];
+	uint64_t *route_hits = p->ctr[w->id].route_hits;
+	unsigned int i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+		dst[i] = rte_be_to_cpu_32(vfw_pkt_meta(pkts[i])->key.dst[0]);
+	vfw_route_lookup_bulk(p->rt, dst, nh, n);
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
+		const struct vfw_nexthop *h = nh[i];
+		struct rte_ether_hdr *eth;
+		struct rte_ipv4_hdr *ip;
+		struct rte_ether_addr mac;
+		uint32_t nh_ip;
+		uint16_t old;
+		int32_t slot;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		if (unlikely(h == NULL)) {
+			drop(w, m, VFW_DROP_NO_ROUTE);
+			continue;
+		}
+		route_hits[h->route]++;
+		if (unlikely(h->type == VFW_NH_NONE)) {
+			drop(w, m, VFW_DROP_ROUTE_NONE);
+			continue;
+		}
+		ip = ip4_hdr(m, meta);
+		if (unlikely(ip->time_to_live <= 1)) {
+			drop(w, m, VFW_DROP_TTL_EXPIRED);
+			continue;
+		}
+		old = *(uint16_t *)&ip->time_to_live;
+		ip->time_to_live--;
+		ip->hdr_checksum = vfw_csum_update16(ip->hdr_checksum, old,
+						     *(uint16_t *)&ip->time_to_live);
+
+		nh_ip = h->gw != 0 ? h->gw : meta->key.dst[0];
+		slot = h->gw != 0 ? h->neigh : -1;
+		if (slot < 0 || !vfw_neigh_mac(w->neigh, slot, nh_ip, &mac)) {
+			/* gateway slot stale (entry re-created) or on-link
+			 * destination: look the address up */
+			slot = vfw_neigh_find(w->neigh, nh_ip);
+			if (slot < 0 ||
+			    !vfw_neigh_mac(w->neigh, slot, nh_ip, &mac)) {
+				meta->out_port = h->port;
+				meta->nh_ip = nh_ip;
+				to_slowpath(w, m);
+				continue;
+			}
+		}
+		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		rte_ether_addr_copy(&mac, &eth->dst_addr);
+		rte_ether_addr_copy(&w->ports[h->port].mac, &eth->src_addr);
+		w->stats.ev[VFW_EV_FORWARDED]++;
+		tx(w, h->port, m);
+	}
+}
+
+/* ---------------- packets of known sessions ---------------- */
+
+enum { SP_FORWARD, SP_NEW, SP_DROPPED };
+
+/*
+ * A packet that matched session hit: TCP state, timer, NAT. Returns
+ * SP_FORWARD (rewritten, ready to route), SP_NEW (a SYN reopening a closed
+ * session: deleted, judge it as a new flow) or SP_DROPPED.
+ */
+static inline int
+session_packet(struct vfw_worker *w, struct rte_mbuf *m,
+	       struct vfw_pkt_meta *meta, int32_t hit, uint64_t now)
+{
+	uint32_t idx = VFW_CT_HIT_IDX(hit);
+	unsigned int d = VFW_CT_HIT_DIR(hit);
+	struct vfw_session *s;
+	struct vfw_flow_key to;
+
+	if (unlikely(vfw_ct_update(w->ct, idx, d, meta->tcp_flags, now) < 0)) {
+		if (meta->key.proto == IPPROTO_TCP && d == 0 &&
+		    vfw_ct_tcp_may_open(w->ct, meta->tcp_flags)) {
+			vfw_ct_delete(w->ct, idx);
+			return SP_NEW;
+		}
+		drop(w, m, VFW_DROP_CT_INVALID);
+		return SP_DROPPED;
+	}
+	w->stats.ev[VFW_EV_CT_HIT]++;
+	s = vfw_ct_session(w->ct, idx);
+	if ((meta->flags & (VFW_PF_FRAG | VFW_PF_FRAG_LATER)) == VFW_PF_FRAG)
+		vfw_ct_frag_record(w->ct, &meta->key, meta->frag_id, now);
+	if (s->flags & (VFW_SF_SNAT | VFW_SF_DNAT)) {
+		vfw_flow_key_reverse(&to, d == 0 ? &s->reply : &s->orig);
+		vfw_nat_rewrite(m, meta, &to);
+	}
+	return SP_FORWARD;
+}
+
+/*
+ * Session creation failed. -EEXIST may mean an earlier packet of the same
+ * burst created this very flow's session: then this packet is simply its
+ * next packet. Anything else is counted.
+ */
+static void
+create_failed(struct vfw_worker *w, struct rte_mbuf *m,
+	      struct vfw_pkt_meta *meta, int err, uint64_t now,
+	      struct rte_mbuf **fwd, unsigned int *nf)
+{
+	const struct vfw_flow_key *kp = &meta->key;
+	int32_t hit;
+
+	if (err == -EEXIST) {
+		vfw_ct_lookup_bulk(w->ct, &kp, &hit, 1);
+		if (hit >= 0) {
+			switch (session_packet(w, m, meta, hit, now)) {
+			case SP_FORWARD:
+				fwd[(*nf)++] = m;
+				break;
+			case SP_NEW: /* reopened twice in one burst: give up */
+				drop(w, m, VFW_DROP_CT_INVALID);
+				break;
+			default:
+				break;
+			}
+			return;
+		}
+	}
+	drop(w, m, err == -ENOSPC ? VFW_DROP_CT_FULL : VFW_DROP_CT_INVALID);
+}
+
+/* ---------------- new flows ---------------- */
+
+static inline enum vfw_dir
+dir_of_role(uint8_t role)
+{
+	return role == VFW_PORT_VNET ? VFW_DIR_IN : VFW_DIR_OUT;
+}
+
+static inline bool
+key_equal(const struct vfw_flow_key *a, const struct vfw_flow_key *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* Which flows get a session: TCP, UDP and ICMP echo. */
+static inline bool
+tracked(const struct vfw_pkt_meta *meta)
+{
+	uint8_t pr = meta->key.proto;
+
+	return pr == IPPROTO_TCP || pr == IPPROTO_UDP ||
+	       (pr == IPPROTO_ICMP && (meta->flags & VFW_PF_ICMP_ECHO));
+}
+
+/*
+ * Source-translate final (post-DNAT tuple) with pool `pool`; returns the
+ * session index or a negative errno (port exhaustion: -ENOSPC with *exhausted).
+ */
+static int
+snat_and_create(struct vfw_worker *w, struct vfw_pkt_meta *meta,
+		struct vfw_flow_key *final, unsigned int pool, uint32_t addr,
+		enum vfw_dir dir, uint64_t now, bool *exhausted)
+{
+	enum vfw_nat_pclass pc = vfw_nat_pclass_of(final->proto);
+	struct vfw_flow_key reply;
+	uint16_t want = rte_be_to_cpu_16(final->sport);
+	int tries, port, idx = -EEXIST;
+
+	*exhausted = false;
+	for (tries = 0; tries < 4 && idx == -EEXIST; tries++) {
+		port = vfw_snat_alloc(w->snat, pool, pc, want);
+		if (port < 0) {
+			*exhausted = true;
+			return -ENOSPC;
+		}
+		final->src[0] = addr;
+		final->sport = rte_cpu_to_be_16((uint16_t)port);
+		if (pc == VFW_NAT_ICMP)
+			final->dport = final->sport;
+		vfw_flow_key_reverse(&reply, final);
+		idx = vfw_ct_create_session(w->ct, &meta->key, &reply, dir,
+					    meta->tcp_flags, now);
+		if (idx < 0)
+			vfw_snat_free(w->snat, pool, pc, (uint16_t)port);
+		if (idx == -EEXIST) {
+			const struct vfw_flow_key *kp = &meta->key;
+			int32_t hit;
+
+			/* the flow itself exists (an earlier packet of this
+			 * burst): no other port will help */
+			vfw_ct_lookup_bulk(w->ct, &kp, &hit, 1);
+			if (hit >= 0)
+				return -EEXIST;
+		}
+		want = 0; /* collision: take any other port next time */
+	}
+	return idx;
+}
+
+static void
+new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
+	  unsigned int n, uint64_t now, struct rte_mbuf **fwd, unsigned int *nf)
+{
+	struct vfw_flow_key post[VFW_BURST];
+	const struct vfw_flow_key *keys[VFW_DIR_MAX][VFW_BURST];
+	struct rte_mbuf *acl_pkts[VFW_DIR_MAX][VFW_BURST];
+	uint32_t res[VFW_DIR_MAX][VFW_BURST];
+	int16_t dnat_of[VFW_DIR_MAX][VFW_BURST];
+	unsigned int nk[VFW_DIR_MAX] = { 0, 0 };
+	struct vfw_policy_counters *ctr = &p->ctr[w->id];
+	unsigned int i, d;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
+		uint8_t role = (uint8_t)meta->aux;
+		struct vfw_flow_key *k = &post[i];
+		unsigned int own;
+		int di = -1;
+
+		if (unlikely(meta->flags & VFW_PF_FRAG_LATER) && tracked(meta)) {
+			/* its first fragment made no session: never judge a
+			 * fragment on its own */
+			drop(w, m, VFW_DROP_FRAG_NO_FIRST);
+			continue;
+		}
+		*k = meta->key;
+		if (meta->key.proto == IPPROTO_TCP || meta->key.proto == IPPROTO_UDP)
+			di = vfw_nat_dnat_lookup(p->nat, &meta->key);
+		if (di >= 0) {
+			const struct vfw_dnat_rule *r = vfw_nat_dnat(p->nat, (unsigned int)di);
+
+			k->dst[0] = r->to_addr;
+			k->dport = r->to_port;
+			ctr->dnat_hits[di]++;
+		} else {
+			own = vfw_policy_owned(p, meta->key.dst[0]);
+			if (own != 0) {
+				if ((own & VFW_OWN_IFACE) &&
+				    meta->key.proto == IPPROTO_ICMP &&
+				    meta->icmp_type == RTE_IP_ICMP_ECHO_REQUEST)
+					echo_reply(w, m, meta, role);
+				else
+					drop(w, m, VFW_DROP_LOCAL_UNHANDLED);
+				continue;
+			}
+			if (unlikely(ip4_is_multicast(meta->key.dst[0]))) {
+				drop(w, m, VFW_DROP_MULTICAST);
+				continue;
+			}
+		}
+		d = dir_of_role(role);
+		keys[d][nk[d]] = k;
+		acl_pkts[d][nk[d]] = m;
+		dnat_of[d][nk[d]] = (int16_t)di;
+		nk[d]++;
+	}
+
+	for (d = 0; d < VFW_DIR_MAX; d++) {
+		if (nk[d] == 0)
+			continue;
+		vfw_acl_classify(p->acl, (enum vfw_dir)d, keys[d], res[d], nk[d]);
+		for (i = 0; i < nk[d]; i++) {
+			struct rte_mbuf *m = acl_pkts[d][i];
+			struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
+			struct vfw_flow_key final = *keys[d][i];
+			uint32_t r = res[d][i];
+			int di = dnat_of[d][i];
+			struct vfw_session *s;
+			bool exhausted = false;
+			uint16_t pool_id = 0, nat_rule = 0;
+			uint8_t flags = 0;
+			int si = -1, idx;
+
+			ctr->rule_hits[r & VFW_ACL_INDEX_MASK]++;
+			if (!(r & VFW_ACL_ALLOW)) {
+				drop(w, m, VFW_DROP_ACL_DENY);
+				continue;
+			}
+			w->stats.ev[VFW_EV_ACL_ALLOW]++;
+			if (!tracked(meta)) {
+				if (meta->key.proto == IPPROTO_ICMP &&
+				    meta->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
+					/* a reply with no request seen */
+					drop(w, m, VFW_DROP_CT_INVALID);
+					continue;
+				}
+				fwd[(*nf)++] = m;
+				continue;
+			}
+			if (meta->key.proto == IPPROTO_TCP &&
+			    !vfw_ct_tcp_may_open(w->ct, meta->tcp_flags)) {
+				drop(w, m, VFW_DROP_CT_INVALID);
+				continue;
+			}
+			if (di >= 0) {
+				flags |= VFW_SF_DNAT;
+				nat_rule = (uint16_t)di;
+				w->stats.ev[VFW_EV_DNAT]++;
+			}
+			if (di >= 0 && meta->aux == VFW_PORT_CLUSTER) {
+				/* hairpin: the server must answer through us */
+				int hp = vfw_nat_hairpin_pool(p->nat);
+
+				if (hp >= 0) {
+					flags |= VFW_SF_SNAT | VFW_SF_HAIRPIN;
+					pool_id = (uint16_t)hp;
+					w->stats.ev[VFW_EV_HAIRPIN]++;
+				}
+			} else {
+				si = vfw_nat_snat_match(p->nat, &final);
+				if (si >= 0) {
+					const struct vfw_snat_rule *sr =
+						vfw_nat_snat(p->nat, (unsigned int)si);
+					unsigned int pick = sr->n_pools > 1 ?
+						rte_hash_crc_4byte(final.src[0], 0) % sr->n_pools : 0;
+
+					flags |= VFW_SF_SNAT;
+					pool_id = sr->pool[pick];
+					nat_rule = (uint16_t)si;
+				}
+			}
+			if (flags & VFW_SF_SNAT) {
+				uint32_t addr = vfw_snat_pool_addr(w->snat, pool_id);
+
+				idx = snat_and_create(w, meta, &final, pool_id, addr,
+						      (enum vfw_dir)d, now, &exhausted);
+				if (exhausted) {
+					if (si >= 0)
+						ctr->snat_fail[si]++;
+					drop(w, m, VFW_DROP_SNAT_EXHAUSTED);
+					continue;
+				}
+				if (idx >= 0 && si >= 0)
+					ctr->snat_hits[si]++;
+				if (idx >= 0)
+					w->stats.ev[VFW_EV_SNAT]++;
+			} else {
+				struct vfw_flow_key reply;
+
+				vfw_flow_key_reverse(&reply, &final);
+				idx = vfw_ct_create_session(w->ct, &meta->key, &reply,
+							    (enum vfw_dir)d,
+							    meta->tcp_flags, now);
+			}
+			if (idx < 0) {
+				create_failed(w, m, meta, idx, now, fwd, nf);
+				continue;
+			}
+			s = vfw_ct_session(w->ct, (uint32_t)idx);
+			s->rule = r & VFW_ACL_INDEX_MASK;
+			s->generation = (uint32_t)p->generation;
+			s->flags = flags;
+			s->snat_pool = pool_id;
+			s->nat_rule = nat_rule;
+			w->stats.ev[VFW_EV_CT_NEW]++;
+			if (meta->flags & VFW_PF_FRAG)
+				vfw_ct_frag_record(w->ct, &meta->key, meta->frag_id, now);
+			if (!key_equal(&final, &meta->key))
+				vfw_nat_rewrite(m, meta, &final);
+			fwd[(*nf)++] = m;
+		}
+	}
+}
+
+/* ---------------- ICMP errors about tracked flows ---------------- */
+
+static bool
+icmp_error(struct vfw_worker *w, struct rte_mbuf *m, struct vfw_pkt_meta *meta)
+{
+	struct vfw_flow_key inner, rev;
+	const struct vfw_flow_key *kp = &rev;
+	struct vfw_session *s;
+	int32_t hit;
+
+	if (vfw_pkt_parse_inner(m, meta, &inner) != VFW_DROP_NONE) {
+		drop(w, m, VFW_DROP_ICMP_INNER);
+		return false;
+	}
+	vfw_flow_key_reverse(&rev, &inner);
+	vfw_ct_lookup_bulk(w->ct, &kp, &hit, 1);
+	if (hit < 0) {
+		drop(w, m, VFW_DROP_CT_INVALID);
+		return false;
+	}
+	s = vfw_ct_session(w->ct, VFW_CT_HIT_IDX(hit));
+	if ((s->flags & (VFW_SF_SNAT | VFW_SF_DNAT)) &&
+	    vfw_nat_icmp_error(m, meta, s, 1 - VFW_CT_HIT_DIR(hit)) < 0) {
+		drop(w, m, VFW_DROP_ICMP_INNER);
+		return false;
+	}
+	w->stats.ev[VFW_EV_ICMP_ERR_XLATE]++;
+	return true;
+}
+
+/* ---------------- the pipeline ---------------- */
+
+static void
+process_chunk(struct vfw_worker *w, struct vfw_policy *p,
+	      struct rte_mbuf **pkts, unsigned int n, uint64_t now)
+{
+	struct rte_mbuf *ct_pkts[VFW_BURST], *miss[VFW_BURST], *fwd[VFW_BURST];
+	const struct vfw_flow_key *keys[VFW_BURST];
+	int32_t hits[VFW_BURST];
+	unsigned int i, nct = 0, nm = 0, nf = 0;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
+		const struct rte_ether_hdr *eth;
+		enum vfw_drop why;
+		uint8_t role;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		if (!(meta->flags & VFW_PF_HANDOFF)) {
+			why = vfw_pkt_parse(m, meta);
+			if (unlikely(why != VFW_DROP_NONE)) {
+				drop(w, m, why);
+				continue;
+			}
+			meta->aux = w->role_of_port[m->port];
+		}
+		role = (uint8_t)meta->aux;
+		if (unlikely(role >= VFW_PORT_MAX)) {
+			drop(w, m, VFW_DROP_L2_NOT_FOR_US);
+			continue;
+		}
+		if (unlikely(meta->cls != VFW_PC_IP)) {
+			if (meta->cls == VFW_PC_ARP)
+				to_slowpath(w, m);
+			else
+				drop(w, m, VFW_DROP_ETHERTYPE);
+			continue;
+		}
+		if (unlikely(meta->key.af != VFW_AF_INET)) {
+			drop(w, m, VFW_DROP_IP6_UNSUPPORTED);
+			continue;
+		}
+		eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		if (unlikely(!rte_is_same_ether_addr(&eth->dst_addr,
+						     &w->ports[role].mac))) {
+			drop(w, m, (meta->flags & (VFW_PF_L2_BCAST | VFW_PF_L2_MCAST)) ?
+				   VFW_DROP_MULTICAST : VFW_DROP_L2_NOT_FOR_US);
+			continue;
+		}
+		if (unlikely(meta->flags & VFW_PF_FRAG)) {
+			w->stats.ev[VFW_EV_FRAG]++;
+			if ((meta->flags & VFW_PF_FRAG_LATER) &&
+			    (meta->key.proto == IPPROTO_TCP ||
+			     meta->key.proto == IPPROTO_UDP ||
+			     meta->key.proto == IPPROTO_ICMP) &&
+			    vfw_ct_frag_lookup(w->ct, &meta->key, meta->frag_id,
+					       now) < 0) {
+				drop(w, m, VFW_DROP_FRAG_NO_FIRST);
+				continue;
+			}
+		}
+		if (unlikely(meta->flags & VFW_PF_ICMP_ERR)) {
+			if (icmp_error(w, m, meta))
+				fwd[nf++] = m;
+			continue;
+		}
+		keys[nct] = &meta->key;
+		ct_pkts[nct++] = m;
+	}
+
+	if (nct != 0)
+		vfw_ct_lookup_bulk(w->ct, keys, hits, nct);
+	for (i = 0; i < nct; i++) {
+		struct rte_mbuf *m = ct_pkts[i];
+		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
+
+		if (hits[i] < 0) {
+			miss[nm++] = m;
+			continue;
+		}
+		switch (session_packet(w, m, meta, hits[i], now)) {
+		case SP_FORWARD:
+			break;
+		case SP_NEW:
+			miss[nm++] = m;
+			continue;
+		default:
+			continue;
+		}
+		fwd[nf++] = m;
+	}
+	if (nm != 0)
+		new_flows(w, p, miss, nm, now, fwd, &nf);
+	route_and_tx(w, p, fwd, nf);
+}
+
+uint16_t
+vfw_dp_process(struct vfw_worker *w, struct rte_mbuf **pkts, uint16_t n,
+	       uint64_t now)
+{
+	struct vfw_policy *p = vfw_policy_acquire(w->pm);
+	uint64_t before = w->stats.ev[VFW_EV_FORWARDED];
+	uint16_t done = 0;
+
+	if (unlikely(p->generation != w->seen_gen)) {
+		vfw_ct_set_params(w->ct, p->cfg->conntrack.tcp_loose,
+				  &p->cfg->conntrack.timeouts);
+		w->seen_gen = p->generation;
+	}
+	while (done < n) {
+		unsigned int k = RTE_MIN((unsigned int)(n - done), (unsigned int)VFW_BURST);
+
+		process_chunk(w, p, pkts + done, k, now);
+		done = (uint16_t)(done + k);
+	}
+	return (uint16_t)(w->stats.ev[VFW_EV_FORWARDED] - before);
+}
+
+/* ---------------- hand-off between workers ---------------- */
+
+static inline uint32_t
+outside(const struct vfw_policy *p, uint32_t ip_be)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_inside; i++) {
+		const struct vfw_prefix *x = &p->inside[i];
+		uint32_t mask = x->len == 0 ? 0 :
+			rte_cpu_to_be_32(~0u << (32 - x->len));
+
+		if ((ip_be & mask) == x->ip.v4)
+			return 0;
+	}
+	return ip_be;
+}
+
+static void
+dispatch(struct vfw_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	struct vfw_policy *p = vfw_policy_acquire(w->pm);
+	struct rte_mbuf *mine[VFW_BURST];
+	unsigned int i, nm = 0;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
+		struct vfw_flow_key inner;
+		uint32_t a, b, owner;
+		enum vfw_drop why;
+
+		why = vfw_pkt_parse(m, meta);
+		if (unlikely(why != VFW_DROP_NONE)) {
+			drop(w, m, why);
+			continue;
+		}
+		meta->aux = w->role_of_port[m->port];
+		meta->flags |= VFW_PF_HANDOFF;
+		owner = w->id;
+		if (meta->cls == VFW_PC_IP && meta->key.af == VFW_AF_INET) {
+			a = meta->key.src[0];
+			b = meta->key.dst[0];
+			if ((meta->flags & VFW_PF_ICMP_ERR) &&
+			    vfw_pkt_parse_inner(m, meta, &inner) == VFW_DROP_NONE) {
+				a = inner.src[0];
+				b = inner.dst[0];
+			}
+			owner = rte_hash_crc_4byte(outside(p, a) ^ outside(p, b), 0) %
+				w->n_workers;
+		}
+		if (owner == w->id) {
+			mine[nm++] = m;
+		} else if (rte_ring_sp_enqueue(w->handoff_out[owner], m) != 0) {
+			drop(w, m, VFW_DROP_HANDOFF_FULL);
+		} else {
+			w->stats.ev[VFW_EV_HANDOFF_OUT]++;
+		}
+	}
+	if (nm != 0)
+		vfw_dp_process(w, mine, (uint16_t)nm, now);
+}
+
+/* ---------------- housekeeping ---------------- */
+
+static void
+reevaluate_step(struct vfw_worker *w, struct vfw_policy *p)
+{
+	uint32_t cap = vfw_ct_capacity(w->ct), k;
+
+	for (k = 0; k < VFW_REEVAL_BUDGET; k++) {
+		struct vfw_session *s;
+		struct vfw_flow_key post;
+		const struct vfw_flow_key *kp = &post;
+		uint32_t res;
+
+		if (w->reeval_cursor >= cap) {
+			w->reeval_active = false;
+			return;
+		}
+		s = vfw_ct_session(w->ct, w->reeval_cursor);
+		if (s->state != VFW_CT_FREE && s->generation < w->reeval_gen) {
+			/* judge the tuple the rules saw: post-DNAT, pre-SNAT */
+			post = s->orig;
+			memcpy(post.dst, s->reply.src, sizeof(post.dst));
+			post.dport = s->reply.sport;
+			vfw_acl_classify(p->acl, (enum vfw_dir)s->dir, &kp, &res, 1);
+			if (!(res & VFW_ACL_ALLOW)) {
+				vfw_ct_delete(w->ct, w->reeval_cursor);
+				w->stats.ev[VFW_EV_REEVAL_DROPPED]++;
+			} else {
+				s->rule = res & VFW_ACL_INDEX_MASK;
+				s->generation = (uint32_t)p->generation;
+			}
+		}
+		w->reeval_cursor++;
+	}
+}
+
+static void
+mailbox(struct vfw_worker *w)
+{
+	int req = atomic_load_explicit(&w->req, memory_order_acquire);
+	int64_t i;
+
+	if (likely(req == VFW_REQ_NONE))
+		return;
+	switch (req) {
+	case VFW_REQ_SESSIONS:
+		w->req_count = 0;
+		for (i = vfw_ct_next(w->ct, 0); i >= 0 && w->req_count < w->req_max;
+		     i = vfw_ct_next(w->ct, (uint32_t)i + 1)) {
+			w->req_out[w->req_count].s = *vfw_ct_session(w->ct, (uint32_t)i);
+			w->req_out[w->req_count].worker = (uint16_t)w->id;
+			w->req_count++;
+		}
+		break;
+	case VFW_REQ_REEVALUATE:
+		w->reeval_gen = w->req_gen;
+		w->reeval_cursor = 0;
+		w->reeval_active = true;
+		break;
+	case VFW_REQ_FLUSH:
+		for (i = vfw_ct_next(w->ct, 0); i >= 0;
+		     i = vfw_ct_next(w->ct, (uint32_t)i + 1))
+			vfw_ct_delete(w->ct, (uint32_t)i);
+		break;
+	default:
+		break;
+	}
+	atomic_store_explicit(&w->req, VFW_REQ_NONE, memory_order_release);
+}
+
+void
+vfw_dp_housekeeping(struct vfw_worker *w, uint64_t now)
+{
+	struct rte_mbuf *pkts[VFW_BURST];
+	unsigned int n, i;
+
+	n = rte_ring_sc_dequeue_burst(w->from_slow, (void **)pkts, VFW_BURST, NULL);
+	for (i = 0; i < n; i++) {
+		w->stats.ev[VFW_EV_FROM_SLOWPATH]++;
+		tx(w, (uint8_t)vfw_pkt_meta(pkts[i])->out_port, pkts[i]);
+	}
+	mailbox(w);
+	if (unlikely(w->reeval_active))
+		reevaluate_step(w, vfw_policy_acquire(w->pm));
+	w->stats.ev[VFW_EV_CT_EXPIRED] += vfw_ct_age(w->ct, now, w->idle ?
+						     VFW_AGE_BUDGET_IDLE : VFW_AGE_BUDGET_BUSY);
+}
+
+int
+vfw_dp_worker_main(void *arg)
+{
+	struct vfw_worker *w = arg;
+	struct vfw_dp *dp = w->dp;
+	struct rte_rcu_qsbr *qsv = vfw_policy_qsv(w->pm);
+	struct rte_mbuf *pkts[VFW_BURST];
+	unsigned int r, j;
+	uint16_t n;
+
+	rte_rcu_qsbr_thread_register(qsv, w->id);
+	rte_rcu_qsbr_thread_online(qsv, w->id);
+	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
+		uint64_t now = rte_rdtsc();
+		unsigned int got = 0;
+
+		for (r = 0; r < VFW_PORT_MAX; r++) {
+			if (w->id >= w->ports[r].n_rxq)
+				continue;
+			n = rte_eth_rx_burst(w->ports[r].port_id, (uint16_t)w->id,
+					     pkts, VFW_BURST);
+			if (n == 0)
+				continue;
+			got += n;
+			w->stats.rx[r] += n;
+			if (w->n_workers > 1)
+				dispatch(w, pkts, n, now);
+			else
+				vfw_dp_process(w, pkts, n, now);
+		}
+		for (j = 0; j < w->n_workers; j++) {
+			if (w->handoff_in[j] == NULL)
+				continue;
+			n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff_in[j],
+							       (void **)pkts,
+							       VFW_BURST, NULL);
+			if (n != 0) {
+				got += n;
+				w->stats.ev[VFW_EV_HANDOFF_IN] += n;
+				vfw_dp_process(w, pkts, n, now);
+			}
+		}
+		w->idle = got == 0;
+		vfw_dp_housekeeping(w, now);
+		vfw_dp_flush(w);
+		rte_rcu_qsbr_quiescent(qsv, w->id);
+	}
+	vfw_dp_flush(w);
+	rte_rcu_qsbr_thread_offline(qsv, w->id);
+	rte_rcu_qsbr_thread_unregister(qsv, w->id);
+	return 0;
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Write the seed corpora of the fuzz targets (run once; the output is
+checked in). Frames are built with scapy."""
+import os
+import sys
+
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, IPv6ExtHdrFragment, raw  # noqa
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FW0 = "02:00:00:00:aa:01"
+FW1 = "02:00:00:00:aa:02"
+PEER = "02:00:00:00:bb:01"
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def frames():
+    e0 = Ether(dst=FW0, src=PEER)
+    e1 = Ether(dst=FW1, src=PEER)
+    yield "tcp_syn_in", 0, e0 / IP(src="198.51.100.7", dst="10.240.1.10") / TCP(sport=40000, dport=443, flags="S")
+    yield "tcp_dnat", 0, e0 / IP(src="198.51.100.7", dst="10.0.1.4") / TCP(sport=40001, dport=8080, flags="S")
+    yield "udp_dns", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10") / UDP(sport=5000, dport=53) / b"q"
+    yield "udp_snat", 1, e1 / IP(src="10.240.1.10", dst="198.51.100.7") / UDP(sport=5353, dport=53) / b"q"
+    yield "ping_fw", 0, e0 / IP(src="10.0.1.10", dst="10.0.1.4") / ICMP(id=7, seq=1)
+    yield "ping_through", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10") / ICMP(id=8, seq=1)
+    yield "arp_req", 0, Ether(dst="ff:ff:ff:ff:ff:ff", src=PEER) / ARP(op=1, hwsrc=PEER, psrc="10.0.1.10", pdst="10.0.1.4")
+    yield "arp_reply", 0, e0 / ARP(op=2, hwsrc=PEER, psrc="10.0.1.1", pdst="10.0.1.4", hwdst=FW0)
+    yield "vlan", 0, Ether(dst=FW0, src=PEER) / Dot1Q(vlan=5) / IP(src="10.0.1.10", dst="10.240.1.10") / UDP(sport=1, dport=53)
+    yield "frag_first", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10", flags="MF", id=77) / UDP(sport=9, dport=53) / (b"x" * 64)
+    yield "frag_later", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10", frag=9, id=77, proto=17) / (b"y" * 32)
+    yield "icmp_err", 0, e0 / IP(src="10.0.1.1", dst="10.0.1.4") / ICMP(type=3, code=3) / IP(src="10.0.1.4", dst="198.51.100.7") / UDP(sport=1024, dport=53)
+    yield "ttl1", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10", ttl=1) / UDP(sport=1, dport=53)
+    yield "blackhole", 0, e0 / IP(src="10.0.1.10", dst="10.66.0.1") / UDP(sport=1, dport=53)
+    yield "ipv6", 0, e0 / IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrFragment() / UDP(sport=1, dport=2)
+    yield "ip_opts", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10", options=b"\x01\x01\x01\x00") / UDP(sport=1, dport=53)
+
+
+def main():
+    for name, port, f in frames():
+        b = raw(f)
+        write("parse", name, b)
+        write("pipeline", name, bytes([port]) + b)
+    root = os.path.dirname(os.path.dirname(HERE))
+    with open(os.path.join(root, "config", "demo.yaml"), "rb") as f:
+        write("config", "demo.yaml", f.read())
+    write("config", "minimal.yaml", b"ports:\n  vnet: {device: a, address: 10.0.0.1/24}\n"
+          b"  cluster: {device: b, address: 10.1.0.1/24}\n")
+    write("config", "bad.yaml", b"ports: [1, 2\n")
+    reqs = {
+        "show": b'{"cmd":"show","what":"rules"}',
+        "rule_add": b'{"cmd":"rule.add","rule":{"name":"x","priority":300,"direction":"inbound",'
+                    b'"access":"deny","protocol":"udp","source":["any"],"destination":["10.240.0.0/16"],'
+                    b'"destination_ports":["53"]}}',
+        "rule_del": b'{"cmd":"rule.del","name":"web"}',
+        "route_add": b'{"cmd":"route.add","route":{"name":"r","prefix":"10.9.0.0/16","next_hop_type":"None"}}',
+        "begin": b'{"cmd":"begin"}',
+        "commit": b'{"cmd":"commit"}',
+        "validate": b'{"cmd":"validate","config":"ports: {}"}',
+        "explain": b'{"cmd":"explain","direction":"inbound","protocol":"tcp","source":"198.51.100.7",'
+                   b'"source_port":40000,"destination":"10.0.1.4","destination_port":443}',
+        "garbage": b'{"cmd":',
+        "nat_add": b'{"cmd":"nat.add","dnat":{"name":"d","protocol":"tcp","destination":"10.0.1.4",'
+                   b'"destination_port":81,"translated_address":"10.240.1.1","translated_port":80}}',
+    }
+    for k, v in reqs.items():
+        write("ctl", k, v)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
