@@ -104,6 +104,51 @@ appendf(char *buf, size_t *len, size_t *cap, const char *fmt, ...)
 	return buf;
 }
 
+struct bench_route {
+	uint32_t addr;   /* host order, host bits clear */
+	uint32_t len;
+};
+
+static int
+route_cmp(const void *a, const void *b)
+{
+	const struct bench_route *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (int)x->len - (int)y->len;
+}
+
+/*
+ * n distinct random prefixes, /8 to /32, outside the ranges the benchmark
+ * itself uses (10/8, 100/8, multicast and up).
+ */
+static struct bench_route *
+random_routes(unsigned int want, unsigned int *n)
+{
+	unsigned int cap = want + want / 4 + 16, i, k = 0;
+	struct bench_route *r = malloc(sizeof(*r) * cap);
+
+	if (r == NULL)
+		abort();
+	for (i = 0; i < cap; i++) {
+		uint32_t len = 8 + (uint32_t)(rte_rand() % 25);
+		uint32_t a = (uint32_t)rte_rand();
+		uint32_t top = a >> 24;
+
+		if (top == 0 || top == 10 || top == 100 || top == 127 || top >= 224)
+			a = (a & 0x00ffffffu) | (11u << 24);
+		r[i].addr = len == 32 ? a : a & ~(0xffffffffu >> len);
+		r[i].len = len;
+	}
+	qsort(r, cap, sizeof(*r), route_cmp);
+	for (i = 0; i < cap && k < want; i++)
+		if (k == 0 || route_cmp(&r[k - 1], &r[i]) != 0)
+			r[k++] = r[i];
+	*n = k;
+	return r;
+}
+
 /*
  * The policy of a profile, written as the YAML an operator would write, so
  * the bench goes through the real loader and compiler. Inbound traffic
@@ -129,7 +174,7 @@ profile_yaml(const struct profile *p)
 		    "  - {address: 10.240.0.10, mac: \"02:00:00:00:bb:03\"}\n"
 		    "conntrack: {max_sessions: %u}\n"
 		    "security_rules:\n",
-		    RTE_MAX(2u * p->flows + 4096u, 65536u));
+		    p->new_flows ? 4u << 20 : RTE_MAX(2u * p->flows + 4096u, 65536u));
 	for (i = 0; i + 1 < p->rules; i++)
 		y = appendf(y, &len, &cap,
 			    "  - {name: r%u, priority: %u, direction: %s, access: %s, "
@@ -142,21 +187,17 @@ profile_yaml(const struct profile *p)
 			    "  - {name: allow-bench, priority: 64000, direction: inbound, "
 			    "access: allow, protocol: any, source: [any], destination: [any]}\n");
 	y = appendf(y, &len, &cap, p->routes ? "routes:\n" : "routes: []\n");
-	for (i = 0; i < p->routes; i++) {
-		uint32_t len_bits = 8 + (uint32_t)(rte_rand() % 25);
-		uint32_t a = (uint32_t)rte_rand();
+	if (p->routes > 0) {
+		unsigned int n;
+		struct bench_route *r = random_routes(p->routes, &n);
 
-		/* random /8-/32 outside the benchmark's own ranges */
-		a = (a & ~(0xffffffffu >> len_bits)) | 0;
-		if ((a >> 24) == 10 || (a >> 24) == 100 || (a >> 24) == 0 ||
-		    (a >> 24) >= 224 || (a >> 24) == 127)
-			a = (a & 0x00ffffffu) | (11u << 24);
-		if (len_bits < 32)
-			a &= ~(0xffffffffu >> len_bits);
-		y = appendf(y, &len, &cap,
-			    "  - {name: u%u, prefix: %u.%u.%u.%u/%u, next_hop_type: "
-			    "VirtualAppliance, next_hop: 10.0.1.10}\n",
-			    i, a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, len_bits);
+		for (i = 0; i < n; i++)
+			y = appendf(y, &len, &cap,
+				    "  - {name: u%u, prefix: %u.%u.%u.%u/%u, next_hop_type: "
+				    "VirtualAppliance, next_hop: 10.0.1.10}\n",
+				    i, r[i].addr >> 24, (r[i].addr >> 16) & 0xff,
+				    (r[i].addr >> 8) & 0xff, r[i].addr & 0xff, r[i].len);
+		free(r);
 	}
 	if (p->nat)
 		y = appendf(y, &len, &cap,
@@ -240,9 +281,11 @@ build_templates(const struct profile *p)
 				    10u << 24 | 1u << 8 | 4u, sport, 443, RTE_TCP_ACK_FLAG);
 			B.tmpl_role[i] = VFW_PORT_VNET;
 		} else {
+			/* the cluster server has a static neighbor entry, so
+			 * nothing waits for ARP */
 			uint32_t dst = p->routes > 16 ?
 				(uint32_t)rte_rand() | 0x01000000u :
-				(10u << 24 | 240u << 16) + 10 + (i & 0xfff);
+				(10u << 24 | 240u << 16) + 10;
 
 			if (p->routes <= 16) {
 				build_frame(f, VFW_PORT_VNET, IPPROTO_UDP, client, dst,
@@ -394,6 +437,8 @@ run_profile(const struct profile *pr, uint64_t packets, struct result *res)
 
 	if (pr->established)
 		run(w, pr, RTE_ALIGN_CEIL((uint64_t)pr->flows, BURST), &cursor, false);
+	if (pr->new_flows && packets > (3u << 20))
+		packets = 3u << 20; /* every packet takes a session */
 	mem1 = heap_bytes();
 	vfw_dp_stats_sum(dp, &st);
 	k = st.ev[VFW_EV_FORWARDED];

@@ -128,10 +128,14 @@ static void
 route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	     struct rte_mbuf **pkts, unsigned int n)
 {
-	uint32_t dst[VFW_BURST];
+	uint32_t dst[VFW_BURST], nh_ip[VFW_BURST], find_ip[VFW_BURST];
 	const struct vfw_nexthop *nh[VFW_BURST];
+	struct rte_mbuf *out[VFW_BURST];
+	int32_t slot[VFW_BURST], found[VFW_BURST];
+	struct rte_ether_addr mac[VFW_BURST];
+	uint8_t port[VFW_BURST], find_of[VFW_BURST];
 	uint64_t *route_hits = p->ctr[w->id].route_hits;
-	unsigned int i;
+	unsigned int i, k, nout = 0, nfind = 0;
 
 	if (n == 0)
 		return;
@@ -139,19 +143,14 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		dst[i] = rte_be_to_cpu_32(vfw_pkt_meta(pkts[i])->key.dst[0]);
 	vfw_route_lookup_bulk(p->rt, dst, nh, n);
 
+	/* pass 1: route verdict, TTL, which next hops need a table lookup */
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
 		const struct vfw_nexthop *h = nh[i];
-		struct rte_ether_hdr *eth;
 		struct rte_ipv4_hdr *ip;
-		struct rte_ether_addr mac;
-		uint32_t nh_ip;
 		uint16_t old;
-		int32_t slot;
 
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		if (unlikely(h == NULL)) {
 			drop(w, m, VFW_DROP_NO_ROUTE);
 			continue;
@@ -170,26 +169,50 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		ip->time_to_live--;
 		ip->hdr_checksum = vfw_csum_update16(ip->hdr_checksum, old,
 						     *(uint16_t *)&ip->time_to_live);
+		out[nout] = m;
+		port[nout] = h->port;
+		nh_ip[nout] = h->gw != 0 ? h->gw : meta->key.dst[0];
+		/* a gateway's slot is cached in the next hop; on-link
+		 * destinations (and a stale gateway slot) are looked up */
+		slot[nout] = h->gw != 0 ? h->neigh : -1;
+		nout++;
+	}
 
-		nh_ip = h->gw != 0 ? h->gw : meta->key.dst[0];
-		slot = h->gw != 0 ? h->neigh : -1;
-		if (slot < 0 || !vfw_neigh_mac(w->neigh, slot, nh_ip, &mac)) {
-			/* gateway slot stale (entry re-created) or on-link
-			 * destination: look the address up */
-			slot = vfw_neigh_find(w->neigh, nh_ip);
-			if (slot < 0 ||
-			    !vfw_neigh_mac(w->neigh, slot, nh_ip, &mac)) {
-				meta->out_port = h->port;
-				meta->nh_ip = nh_ip;
-				to_slowpath(w, m);
+	/* pass 2: MACs; one bulk hash lookup for those not cached */
+	for (k = 0; k < nout; k++) {
+		if (slot[k] >= 0 && vfw_neigh_mac(w->neigh, slot[k], nh_ip[k], &mac[k]))
+			continue;
+		find_of[nfind] = (uint8_t)k;
+		find_ip[nfind++] = nh_ip[k];
+		slot[k] = -1;
+	}
+	if (nfind != 0) {
+		vfw_neigh_find_bulk(w->neigh, find_ip, found, nfind);
+		for (i = 0; i < nfind; i++) {
+			k = find_of[i];
+			if (found[i] < 0 ||
+			    !vfw_neigh_mac(w->neigh, found[i], nh_ip[k], &mac[k]))
 				continue;
-			}
+			slot[k] = found[i];
+		}
+	}
+	for (k = 0; k < nout; k++) {
+		struct rte_mbuf *m = out[k];
+		struct rte_ether_hdr *eth;
+
+		if (unlikely(slot[k] < 0)) {
+			struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
+
+			meta->out_port = port[k];
+			meta->nh_ip = nh_ip[k];
+			to_slowpath(w, m);
+			continue;
 		}
 		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		rte_ether_addr_copy(&mac, &eth->dst_addr);
-		rte_ether_addr_copy(&w->ports[h->port].mac, &eth->src_addr);
+		rte_ether_addr_copy(&mac[k], &eth->dst_addr);
+		rte_ether_addr_copy(&w->ports[port[k]].mac, &eth->src_addr);
 		w->stats.ev[VFW_EV_FORWARDED]++;
-		tx(w, h->port, m);
+		tx(w, port[k], m);
 	}
 }
 
