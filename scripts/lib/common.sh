@@ -7,6 +7,12 @@
 # Repository root (the directory holding meson.build and scripts/).
 VFW_ROOT=${VFW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
+# ip, ethtool and sysctl live in sbin, which a non-login root PATH may lack.
+case ":$PATH:" in
+*:/usr/sbin:*) ;;
+*) PATH=$PATH:/usr/sbin:/sbin ;;
+esac
+
 # Debian's interpreter: python3-scapy lives in its dist-packages, and a
 # python3 found earlier on PATH (pyenv, venv) would not see it.
 VFW_PYTHON=${VFW_PYTHON:-/usr/bin/python3}

@@ -42,9 +42,10 @@ vfw_hugepages_usable() {
 }
 
 # EAL memory arguments for a process that prefers hugepages (af_packet):
-# hugepages when usable, else --no-huge with a warning.
+# hugepages when usable, else --no-huge with a warning. VNETFW_NO_HUGE=1
+# forces --no-huge.
 vfw_eal_mem_args() {
-	if vfw_hugepages_usable; then
+	if [[ ${VNETFW_NO_HUGE:-0} != 1 ]] && vfw_hugepages_usable; then
 		# Dynamic memory: EAL takes hugepages as the mempools need them.
 		:
 	else

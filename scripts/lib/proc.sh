@@ -50,11 +50,11 @@ vfw_stop() {
 }
 
 vfw_forget_pid() {
-	local p keep=()
+	local p kept=()
 	for p in "${VFW_PIDS[@]}"; do
-		[[ $p == "$1" ]] || keep+=("$p")
+		[[ $p == "$1" ]] || kept+=("$p")
 	done
-	VFW_PIDS=("${keep[@]}")
+	VFW_PIDS=("${kept[@]}")
 }
 
 # Stop every process started with vfw_spawn, newest first.
