@@ -52,7 +52,8 @@ struct vfw_ctl_ops {
 		     enum vfw_existing existing, uint64_t *ticket,
 		     struct vfw_errors *errs);
 	/** 1 when ticket's generation runs on every worker (sets *generation),
-	 * 0 while pending. */
+	 * 0 while pending, a negative errno if it will never run (the
+	 * previous generation stays; the change is reported as failed). */
 	int (*applied)(void *ctx, uint64_t ticket, uint64_t *generation);
 	/** Generation number now running. */
 	uint64_t (*generation)(void *ctx);
@@ -60,8 +61,8 @@ struct vfw_ctl_ops {
 	 * Write the JSON value (no newline) for "show <what>" that needs
 	 * runtime data: rules (with hit counters), routes (with counters),
 	 * nat (with counters), sessions, stats, ports, neighbors. Return 0,
-	 * or -ENOENT for an unknown what. args is the request mapping (for
-	 * options such as "limit"); doc its document.
+	 * or -ENOENT for an unknown what ("config" is answered by the server
+	 * and never reaches this op).
 	 */
 	int (*show)(void *ctx, const char *what, FILE *out);
 	/** explain: write a JSON object describing how the tuple is handled. */
@@ -75,8 +76,10 @@ struct vfw_ctl;
 /**
  * Create the server listening on cfg->control.socket with cfg->control.mode.
  * running is the config in force (copied). A path held by a live listener
- * is refused (-EADDRINUSE); a stale socket file is removed. NULL +
- * rte_errno (and a log line saying why) on failure.
+ * is refused (EADDRINUSE), a path that is not a socket too (EEXIST); a
+ * stale socket file is removed. An empty control.socket creates no
+ * listener (vfw_ctl_handle_line() only). NULL + rte_errno and errno (and a
+ * log line saying why) on failure.
  */
 struct vfw_ctl *vfw_ctl_create(const struct vfw_config *running,
 			       const struct vfw_ctl_ops *ops);
@@ -84,9 +87,9 @@ void vfw_ctl_free(struct vfw_ctl *c);   /**< closes clients, unlinks path */
 /** File descriptor to wait on (epoll), for a caller that sleeps. */
 int vfw_ctl_fd(const struct vfw_ctl *c);
 /**
- * Accept, read, execute, write, for at most about budget_us microseconds of
- * work, waiting at most wait_ms for activity. Returns the number of
- * requests completed.
+ * Accept, read, execute, write what is ready (at most a few dozen requests
+ * per client per call), waiting at most wait_ms for activity (-1: until
+ * there is some). Returns the number of requests answered.
  */
 int vfw_ctl_poll(struct vfw_ctl *c, int wait_ms);
 /** The config in force (as acknowledged), owned by the server. */
@@ -95,7 +98,9 @@ const struct vfw_config *vfw_ctl_running(const struct vfw_ctl *c);
 /**
  * Execute one request line without a socket (tests, fuzzing): the reply is
  * written to out. Changes go through ops like socket requests, and the call
- * waits (polling ops->applied) until the change is acknowledged.
+ * waits (polling ops->applied) until the change is acknowledged. Successive
+ * calls are one client (a begin ... commit spans calls). Returns 0 for an
+ * {"ok":true} reply or a blank line (no reply), -EINVAL for {"ok":false}.
  */
 int vfw_ctl_handle_line(struct vfw_ctl *c, const char *line, size_t len,
 			FILE *out);
