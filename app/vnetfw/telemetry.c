@@ -53,6 +53,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (k = 0; k < VFW_EV_MAX; k++)
 		rte_tel_data_add_dict_u64(d, vfw_event_name((enum vfw_event)k), st.ev[k]);
 	rte_tel_data_add_dict_u64(d, "sessions", vfw_dp_sessions(tel_app->dp, NULL));
+	rte_tel_data_add_dict_u64(d, "mbufs_in_use", rte_mempool_in_use_count(tel_app->pool));
 	return 0;
 }
 
