@@ -60,7 +60,7 @@ def main():
 
     binary = a.binary or os.path.join(a.build, "app", "vnetfw", "vnetfw")
     if not os.access(binary, os.X_OK):
-        print("FAIL pcap: no vnetfw binary at %s (build first)" % binary)
+        print("FAIL %s: no vnetfw binary at %s (build first)" % (a.label, binary))
         print("%s: 0 passed, 1 failed" % a.label)
         return 1
     workdir = a.workdir or tempfile.mkdtemp(prefix="vnetfw-pcap-")
