@@ -594,3 +594,13 @@ def check_arp_request(run, port_name, p, target, what):
            "%s: Ethernet/IPv4 ARP" % what)
     run.eq((a.hwsrc, a.psrc), (mac, ip), "%s: sender = port MAC/IP" % what)
     run.eq(a.pdst, target, "%s: target = next hop" % what)
+
+
+def l4_csum_valid(p):
+    """TCP/UDP checksum (with the pseudo-header) is valid; UDP 0 = none."""
+    from scapy.layers.inet import in4_chksum
+    ip = p[IP]
+    seg = ip_l4_bytes(p)
+    if ip.proto == 17 and len(seg) >= 8 and seg[6:8] == b"\x00\x00":
+        return True
+    return in4_chksum(ip.proto, ip, seg) == 0
