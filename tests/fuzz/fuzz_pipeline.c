@@ -43,6 +43,27 @@ static const char policy[] =
 static struct rte_mempool *pool;
 static struct vfw_dp *dp;
 static struct vfw_worker *w;
+static struct vfw_config *cfg;
+static struct rte_rcu_qsbr *qsv;
+static struct vfw_neigh_table *neigh;
+static struct vfw_nat_pools *pools;
+static struct vfw_policy_mgr *pm;
+
+/* Free everything at exit so LeakSanitizer reports only real leaks. */
+static void
+cleanup(void)
+{
+	rte_rcu_qsbr_thread_offline(qsv, 0);
+	rte_rcu_qsbr_thread_unregister(qsv, 0);
+	vfw_dp_free(dp);
+	vfw_policy_mgr_free(pm);
+	vfw_nat_pools_free(pools);
+	vfw_neigh_free(neigh);
+	rte_free(qsv);
+	vfw_config_free(cfg);
+	rte_mempool_free(pool);
+	rte_eal_cleanup();
+}
 
 static void
 sink(void *arg, uint8_t role, struct rte_mbuf **pkts, uint16_t n)
@@ -62,11 +83,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			"--file-prefix=fuzz_pipeline", "--log-level=*:error",
 			"--no-telemetry", "--no-shconf", NULL };
 	struct vfw_errors errs;
-	struct vfw_config *cfg;
-	struct rte_rcu_qsbr *qsv;
-	struct vfw_neigh_table *neigh;
-	struct vfw_nat_pools *pools;
-	struct vfw_policy_mgr *pm;
 	struct vfw_policy *p;
 	struct vfw_dp_params dpp;
 	unsigned int r;
@@ -113,6 +129,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	vfw_dp_set_tx_hook(w, sink, NULL);
 	rte_rcu_qsbr_thread_register(qsv, 0);
 	rte_rcu_qsbr_thread_online(qsv, 0);
+	vfw_errors_free(&errs);
+	atexit(cleanup);
 	return 0;
 }
 
