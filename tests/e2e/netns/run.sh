@@ -54,12 +54,26 @@ fi
 passed=0
 failed=0
 skipped=0
+# Forward INT/TERM to the running scenario so that its trap cleans up.
+current=''
+stop() {
+	if [[ -n $current ]]; then
+		kill -TERM "$current" 2>/dev/null || true
+		wait "$current" 2>/dev/null || true
+	fi
+	echo "$label: interrupted"
+	exit 130
+}
+trap stop INT TERM
 for f in "${scenarios[@]}"; do
 	name=$(basename "$f" .sh)
 	vfw_info "netns/$name"
 	# A scenario that hangs must not stall the suite: 5 minutes at most.
 	rc=0
-	timeout -k 10 300 bash "$f" || rc=$?
+	timeout -k 10 300 bash "$f" &
+	current=$!
+	wait "$current" || rc=$?
+	current=''
 	case $rc in
 	0) passed=$((passed + 1)) ;;
 	77) skipped=$((skipped + 1)) ;;
