@@ -703,6 +703,7 @@ expand_rule(struct acl_bld *b, unsigned int idx,
 	for (fam = 0; fam < ACL_FAM_MAX && rc == 0; fam++) {
 		struct acl_rbuf *rb = &b->rb[r->direction][fam];
 		uint8_t proto = r->protocol;
+		bool ports_only;
 		uint64_t cnt;
 		uint8_t *out;
 
@@ -716,7 +717,14 @@ expand_rule(struct acl_bld *b, unsigned int idx,
 		 * empty set) has nothing to match in this family. */
 		if (b->src.n == 0 || b->dst.n == 0)
 			continue;
-		cnt = (uint64_t)b->src.n * b->dst.n * b->nsp * b->ndp;
+		/* Ports exist only for TCP and UDP: a protocol-any rule that
+		 * names ports matches those two, never ICMP (whose key
+		 * carries the echo id where ports would be) or others. */
+		ports_only = proto == VFW_PROTO_ANY &&
+			     (b->nsp != 1 || b->sp[0].lo != 0 || b->sp[0].hi != 65535 ||
+			      b->ndp != 1 || b->dp[0].lo != 0 || b->dp[0].hi != 65535);
+		cnt = (uint64_t)b->src.n * b->dst.n * b->nsp * b->ndp *
+		      (ports_only ? 2 : 1);
 		if (b->expanded + cnt > ACL_MAX_EXPANDED) {
 			bld_error(b, r, "expands into %" PRIu64 " rte_acl "
 				  "rules, %" PRIu64 " with the rules before "
@@ -729,7 +737,13 @@ expand_rule(struct acl_bld *b, unsigned int idx,
 			return -ENOMEM;
 		if (fam == ACL_FAM6 && proto == IPPROTO_ICMP)
 			proto = IPPROTO_ICMPV6;
-		emit_cross(b, fam, &data, proto, out, rb->rule_sz);
+		if (ports_only) {
+			emit_cross(b, fam, &data, IPPROTO_TCP, out, rb->rule_sz);
+			emit_cross(b, fam, &data, IPPROTO_UDP,
+				   out + (size_t)(cnt / 2) * rb->rule_sz, rb->rule_sz);
+		} else {
+			emit_cross(b, fam, &data, proto, out, rb->rule_sz);
+		}
 		rb->n += (uint32_t)cnt;
 		b->expanded += cnt;
 		info->n_acl_rules += (uint32_t)cnt;

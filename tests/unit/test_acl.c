@@ -919,7 +919,8 @@ test_ipv6_rules(void **state)
 	acl = build_ok(cfg, "ipv6");
 	assert_int_equal(info(acl, "v6-only")->n_acl_rules, 2);
 	assert_int_equal(info(acl, "v6-dst-any-src")->n_acl_rules, 1);
-	assert_int_equal(info(acl, "both")->n_acl_rules, 2);
+	/* protocol any with ports: TCP and UDP, in both families */
+	assert_int_equal(info(acl, "both")->n_acl_rules, 4);
 	assert_int_equal(info(acl, "v4-only")->n_acl_rules, 1);
 
 	EXPECT(acl, IN, key(TCP, "2001:db8:ffff::1", 5, "fd00:240::ffff", 22),
@@ -938,6 +939,10 @@ test_ipv6_rules(void **state)
 	       "DenyAllInBound");
 	EXPECT(acl, IN, key(UDP, "::", 5, "::", 7000), "both");
 	EXPECT(acl, IN, key(UDP, "1.1.1.1", 5, "2.2.2.2", 7000), "both");
+	/* ICMP carries its echo id where ports would be: a port rule of
+	 * protocol any must not match it */
+	EXPECT(acl, IN, key(IPPROTO_ICMP, "1.1.1.1", 7000, "2.2.2.2", 7000),
+	       "DenyAllInBound");
 	EXPECT(acl, IN, key(TCP, "8.8.8.8", 5, "10.240.0.1", 8080),
 	       "v4-only");
 	EXPECT(acl, IN, key(TCP, "2001:db8::1", 5, "fd00:240::1", 8080),
@@ -1301,6 +1306,28 @@ static const struct {
 	{"DenyAllOutBound", 65500, OUT, DENY, "any", "any"},
 };
 
+/* Does a port list cover 0-65535 (an empty list means any)? */
+static bool
+ref_all_ports(const struct vfw_port_range *pr, unsigned int n)
+{
+	uint32_t next = 0;
+	bool progress = true;
+	unsigned int i;
+
+	if (n == 0)
+		return true;
+	/* sweep: extend the covered prefix 0..next-1 until stuck */
+	while (progress && next <= 65535) {
+		progress = false;
+		for (i = 0; i < n; i++)
+			if (pr[i].lo <= next && pr[i].hi >= next) {
+				next = (uint32_t)pr[i].hi + 1;
+				progress = true;
+			}
+	}
+	return next > 65535;
+}
+
 static bool
 ref_addr(const struct vfw_config *cfg, const struct vfw_cfg_addr *a,
 	 unsigned int n, const struct vfw_ip *ip)
@@ -1368,6 +1395,11 @@ ref_match(const struct vfw_config *cfg, const struct vfw_cfg_rule *r,
 			p = IPPROTO_ICMPV6;
 		if (k->proto != p)
 			return false;
+	} else if ((!ref_all_ports(r->source_ports, r->n_source_ports) ||
+		    !ref_all_ports(r->destination_ports, r->n_destination_ports)) &&
+		   k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) {
+		/* ports restrict a protocol-any rule to TCP and UDP */
+		return false;
 	}
 	return ref_ports(r->source_ports, r->n_source_ports,
 			 ntohs(k->sport)) &&
