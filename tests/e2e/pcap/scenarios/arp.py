@@ -2,11 +2,9 @@
 """ARP: answering for our addresses, resolving next hops, learning only
 replies we asked for, static neighbors never overridden."""
 
-from vfwpcap import (ARP, APPL_IP, BCAST, CL_IP, CL_MAC, CLIENT_IP,  # noqa: F401
-                     CLIENT_MAC, Ether, ICMP, IP, SERVER_IP, SERVER_MAC, UDP,
-                     VNET_IP, VNET_MAC, arp_reply, arp_request,
-                     arp_requests_for, check_arp_request, from_client,
-                     from_server, scenario)
+from vfwpcap import (ARP, CL_IP, CL_MAC, CLIENT_IP, CLIENT_MAC, Ether, IP, SERVER_IP,
+                     SERVER_MAC, UDP, VNET_IP, VNET_MAC, arp_reply, arp_request,
+                     arp_requests_for, check_arp_request, from_client, scenario)
 
 
 def _check_arp_reply(s, port, mac, ip, req_mac, req_ip):

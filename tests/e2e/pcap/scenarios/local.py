@@ -2,10 +2,9 @@
 """Traffic addressed to the appliance itself: ICMP echo is answered,
 everything else is dropped (local_unhandled)."""
 
-from vfwpcap import (CL_IP, CL_MAC, CLIENT_IP, CLIENT_MAC, Ether, ICMP, IP,  # noqa: F401
-                     SERVER_IP, SERVER_MAC, TCP, UDP, VNET_IP, VNET_MAC,
-                     from_client, from_server, ip_csum_ok, l4_csum_ok,
-                     scenario)
+from vfwpcap import (CL_IP, CL_MAC, CLIENT_MAC, Ether, ICMP, IP, SERVER_MAC, TCP, UDP,
+                     VNET_IP, VNET_MAC, from_client, from_server, ip_csum_ok,
+                     l4_csum_ok, scenario)
 
 
 def _check_echo_reply(s, port, sent, marker, our_ip, dst_mac, what):

@@ -3,11 +3,10 @@
 subnets VnetLocal, 0/0 Internet via the vnet gateway), user routes
 (None, VirtualAppliance, Internet, VnetLocal), longest prefix match, TTL."""
 
-from vfwpcap import (APPL_MAC, CL_MAC, CLIENT_IP, CLIENT_MAC, Ether, GW_MAC,  # noqa: F401
-                     ICMP, IP, SERVER_IP, SERVER_MAC, TCP, UDP, VNET_IP,
-                     VNET_MAC, arp_requests_for, check_arp_request,
-                     from_client, from_server, ip_csum_ok, is_icmp_error,
-                     l4_csum_ok, scenario)
+from vfwpcap import (APPL_MAC, CLIENT_IP, CLIENT_MAC, GW_MAC, ICMP, IP, SERVER_IP,
+                     SERVER_MAC, TCP, UDP, VNET_IP, arp_requests_for, check_arp_request,
+                     from_client, from_server, ip_csum_ok, is_icmp_error, l4_csum_ok,
+                     scenario)
 
 
 @scenario("forward-vnet-to-cluster")
