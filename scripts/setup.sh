@@ -58,20 +58,7 @@ install_packages() {
 }
 
 build() {
-	local b
-	b=$(vfw_build_dir)
-	if [[ ! -f $b/build.ninja ]]; then
-		vfw_info "meson setup $b"
-		meson setup "$b" "$VFW_ROOT" -Dwerror=true
-	elif [[ -n $(find "$VFW_ROOT" -path "$b" -prune -o -name meson.build \
-		-newer "$b/build.ninja" -print -quit) ]]; then
-		# The tree builds what exists (fs.is_file); a meson.build that
-		# appeared since the last configure is only seen on reconfigure.
-		vfw_info "meson setup --reconfigure $b (new meson.build files)"
-		meson setup --reconfigure "$b" "$VFW_ROOT"
-	fi
-	vfw_info "ninja -C $b"
-	ninja -C "$b"
+	vfw_meson_build "$(vfw_build_dir)" -Dwerror=true
 }
 
 install_packages

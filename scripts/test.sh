@@ -150,13 +150,7 @@ suite_netns() { # BUILD LABEL [env...]
 }
 
 build_asan() {
-	if [[ ! -f $ASAN_BUILD/build.ninja ]]; then
-		vfw_info "asan: meson setup $ASAN_BUILD"
-		meson setup "$ASAN_BUILD" "$VFW_ROOT" -Db_sanitize=address,undefined \
-			-Db_lundef=false -Dwerror=true || return 1
-	fi
-	vfw_info "asan: ninja -C $ASAN_BUILD"
-	ninja -C "$ASAN_BUILD"
+	vfw_meson_build "$ASAN_BUILD" -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
 }
 
 suite_asan() {

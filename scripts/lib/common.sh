@@ -95,3 +95,22 @@ vfw_wait_for() {
 vfw_run_id() {
 	printf '%x%x\n' "$$" "$((RANDOM % 256))"
 }
+
+# vfw_meson_build DIR [meson setup options...]: configure DIR when missing,
+# reconfigure when a meson.build appeared or changed since (the tree builds
+# what exists, checked with fs.is_file at configure time, which ninja alone
+# would not notice), then build.
+vfw_meson_build() {
+	local b=$1
+	shift
+	if [[ ! -f $b/build.ninja ]]; then
+		vfw_info "meson setup $b $*"
+		meson setup "$b" "$VFW_ROOT" "$@" || return 1
+	elif [[ -n $(find "$VFW_ROOT" -path "$b" -prune -o -name meson.build \
+		-newer "$b/build.ninja" -print -quit) ]]; then
+		vfw_info "meson setup --reconfigure $b (meson.build files changed)"
+		meson setup --reconfigure "$b" "$VFW_ROOT" || return 1
+	fi
+	vfw_info "ninja -C $b"
+	ninja -C "$b"
+}
