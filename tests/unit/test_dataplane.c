@@ -1,0 +1,849 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * RCU stress test of policy generations under a running data plane.
+ *
+ * Worker lcores run the real pipeline (vfw_dp_process, the function the
+ * worker loop calls) on pre-built UDP packets in a tight loop, collect what
+ * they transmit through the tx hook, and report a quiescent state after
+ * every burst, exactly like vfw_dp_worker_main. Meanwhile the main lcore
+ * builds and publishes hundreds of generations, alternating rule sets that
+ * allow and deny the probe traffic, without ever waiting between a build
+ * and the previous publication's grace period.
+ *
+ * Each burst carries
+ *  - one packet of each of the worker's established flows, whose sessions
+ *    were created before the churn: with "existing: keep" they must be
+ *    forwarded whatever the generation, none lost;
+ *  - (regularly, and on every generation change) fresh flows that the ACL
+ *    must judge: a burst is judged by one generation, so they are either
+ *    all forwarded or all dropped (acl_deny), and when the generation did
+ *    not change during the burst, the verdict is that generation's.
+ *
+ * At the end: forwarded + every counted drop == packets sent; the probe
+ * rule's hit counter, carried over by name across every generation, equals
+ * the number of probes judged; the established rule's counter still equals
+ * the sessions it opened; and fresh flows get the last generation's verdict.
+ * Run under ASan/UBSan (the sanitizer build) a generation freed while a
+ * burst still uses it is a reported use-after-free.
+ *
+ * VFW_TEST_GENERATIONS overrides the number of generations (default 300).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_udp.h>
+
+#include "vnetfw/dataplane.h"
+
+#define MAX_WORKERS 2
+#define N_EST 16              /* established flows per worker */
+#define N_PROBE 16            /* fresh flows per probing burst */
+#define PROBE_CAP 16000       /* fresh flows on generation changes */
+#define PROBE_EXTRA 8000      /* and at random times, per worker */
+#define EST_PORT 5000
+#define PROBE_PORT 6000
+#define FRAME 64
+
+static const struct rte_ether_addr port_mac[VFW_PORT_MAX] = {
+	{ { 0x02, 0, 0, 0, 0xaa, 0x01 } }, { { 0x02, 0, 0, 0, 0xaa, 0x02 } } };
+static const struct rte_ether_addr peer_mac = { { 0x02, 0, 0, 0, 0xbb, 0x01 } };
+
+struct stress_worker {
+	unsigned int id;
+	struct vfw_worker *w;
+	struct rte_rcu_qsbr *qsv;
+	struct vfw_policy_mgr *pm;
+	struct rte_mempool *pool;
+	_Atomic bool *stop;
+	_Atomic bool ready;
+	uint8_t est_tmpl[N_EST][FRAME] __rte_aligned(8);
+	uint32_t probe_seq;
+	uint32_t change_probes;
+	uint32_t extra_probes;
+
+	/* what the tx hook saw in the current burst */
+	unsigned int tx_est;
+	unsigned int tx_probe;
+	unsigned int tx_other;
+
+	/* totals, read by the main lcore after the worker stopped */
+	uint64_t bursts;
+	uint64_t sent;
+	uint64_t est_sent;
+	uint64_t est_fwd;
+	uint64_t probe_sent;
+	uint64_t probe_fwd;
+	uint64_t probe_bursts;
+	uint64_t stable_probe_bursts;  /* judged by a known generation */
+	uint64_t gen_changes_seen;
+	uint64_t straddling;          /* a publication during the burst */
+	uint64_t last_gen;
+	uint64_t bursts_on_last_gen;
+	/* progress, polled by the main lcore while the worker runs */
+	_Atomic uint64_t progress_gen;
+	_Atomic uint64_t progress_bursts;
+	/* violations */
+	uint64_t est_lost;
+	uint64_t mixed_bursts;
+	uint64_t wrong_verdicts;
+	uint64_t corrupt;
+	uint64_t holds;
+	uint64_t alloc_fail;
+	uint64_t bad_tx;
+	char first_error[160];
+};
+
+static struct {
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *qsv;
+	struct vfw_neigh_table *neigh;
+	struct vfw_nat_pools *pools;
+	struct vfw_policy_mgr *pm;
+	struct vfw_dp *dp;
+	struct vfw_config *cfg0;
+	unsigned int n_workers;
+	struct stress_worker sw[MAX_WORKERS];
+	_Atomic bool stop;
+} T;
+
+/* ---- configs ---- */
+
+static char *
+appendf(char *buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		if ((size_t)n < *cap - *len)
+			break;
+		*cap = *cap * 2 + (size_t)n;
+		buf = realloc(buf, *cap);
+		if (buf == NULL)
+			abort();
+	}
+	*len += (size_t)n;
+	return buf;
+}
+
+/*
+ * Generation i's config: rule "probe" allows or denies the fresh flows,
+ * rule "est" (which opened the established sessions) follows it, so the
+ * established flows pass only thanks to their sessions. Some filler rules
+ * and routes vary in number so that consecutive generations differ in
+ * size and layout, not only in one bit.
+ */
+static char *
+gen_yaml(bool allow, unsigned int i)
+{
+	size_t len = 0, cap = 8192;
+	char *y = malloc(cap);
+	const char *acc = allow ? "allow" : "deny";
+	unsigned int k, fill = i % 7;
+
+	if (y == NULL)
+		abort();
+	y = appendf(y, &len, &cap,
+		"ports:\n"
+		"  vnet: {device: s0, address: 10.0.1.4/24, gateway: 10.0.1.1, mac: \"02:00:00:00:aa:01\"}\n"
+		"  cluster: {device: s1, address: 10.240.0.4/16, mac: \"02:00:00:00:aa:02\"}\n"
+		"vnet_prefixes: [10.0.0.0/8]\n"
+		"neighbors:\n"
+		"  - {address: 10.0.1.1, mac: \"02:00:00:00:bb:01\"}\n"
+		"  - {address: 10.240.1.10, mac: \"02:00:00:00:bb:03\"}\n"
+		"conntrack: {max_sessions: 131072}\n"
+		"security_rules:\n"
+		"  - {name: probe, priority: 100, direction: inbound, access: %s,"
+		" protocol: udp, source: [any], destination: [10.240.1.10/32],"
+		" destination_ports: [%u]}\n"
+		"  - {name: est, priority: 110, direction: inbound, access: %s,"
+		" protocol: udp, source: [any], destination: [10.240.1.10/32],"
+		" destination_ports: [%u]}\n", acc, PROBE_PORT, acc, EST_PORT);
+	for (k = 0; k < fill; k++)
+		y = appendf(y, &len, &cap,
+			"  - {name: fill%u, priority: %u, direction: %s, access: deny,"
+			" protocol: tcp, source: [172.16.%u.0/24], destination: [any],"
+			" destination_ports: [%u]}\n", k, 200 + k,
+			(k & 1) ? "outbound" : "inbound", k, 7000 + k);
+	y = appendf(y, &len, &cap, "routes:\n"
+		"  - {name: hole, prefix: 10.66.0.0/16, next_hop_type: None}\n");
+	for (k = 0; k < (i % 3); k++)
+		y = appendf(y, &len, &cap,
+			"  - {name: spoke%u, prefix: 10.%u.0.0/16, next_hop_type:"
+			" VirtualAppliance, next_hop: 10.0.1.1}\n", k, 100 + k);
+	return y;
+}
+
+static struct vfw_config *
+gen_config(bool allow, unsigned int i)
+{
+	struct vfw_errors errs;
+	struct vfw_config *cfg;
+	char *y = gen_yaml(allow, i);
+
+	vfw_errors_init(&errs);
+	cfg = vfw_config_load_string(y, strlen(y), "<stress>", &errs);
+	if (cfg == NULL)
+		fprintf(stderr, "config: %s\n", errs.n ? errs.msg[0] : "?");
+	vfw_errors_free(&errs);
+	free(y);
+	return cfg;
+}
+
+static struct vfw_policy *
+gen_build(bool allow, unsigned int i)
+{
+	struct vfw_errors errs;
+	struct vfw_config *cfg = gen_config(allow, i);
+	struct vfw_policy *p;
+
+	if (cfg == NULL)
+		return NULL;
+	vfw_errors_init(&errs);
+	p = vfw_policy_build(T.pm, cfg, &errs);
+	if (p == NULL)
+		fprintf(stderr, "build: %s\n", errs.n ? errs.msg[0] : "?");
+	vfw_errors_free(&errs);
+	vfw_config_free(cfg);
+	return p;
+}
+
+/* The verdict a generation gives the probe flows (read under RCU). */
+static int
+gen_allows_probe(const struct vfw_policy *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->cfg->n_rules; i++)
+		if (strcmp(p->cfg->rules[i].name, "probe") == 0)
+			return p->cfg->rules[i].access == VFW_ACCESS_ALLOW;
+	return -1;
+}
+
+/* ---- packets ---- */
+
+static void
+build_frame(uint8_t *f, uint32_t src, uint32_t dst, uint16_t sport,
+	    uint16_t dport)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
+	const uint16_t payload = FRAME - 14 - 20 - 8;
+
+	memset(f, 0, FRAME);
+	eth->dst_addr = port_mac[VFW_PORT_VNET];
+	eth->src_addr = peer_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16(20 + 8 + payload);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(src);
+	ip->dst_addr = rte_cpu_to_be_32(dst);
+	u->src_port = rte_cpu_to_be_16(sport);
+	u->dst_port = rte_cpu_to_be_16(dport);
+	u->dgram_len = rte_cpu_to_be_16(8 + payload);
+	u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+#define SERVER (10u << 24 | 240u << 16 | 1u << 8 | 10u)
+
+static void
+est_templates(struct stress_worker *s)
+{
+	unsigned int i;
+
+	/* 10.0.1.<20+id>:2000+i -> 10.240.1.10:5000 */
+	for (i = 0; i < N_EST; i++)
+		build_frame(s->est_tmpl[i], 10u << 24 | 1u << 8 | (20 + s->id),
+			    SERVER, (uint16_t)(2000 + i), EST_PORT);
+}
+
+/* A flow never seen before: 10.<100+id>.x.y:port -> 10.240.1.10:6000 */
+static void
+probe_frame(struct stress_worker *s, uint8_t *f)
+{
+	uint32_t seq = s->probe_seq++;
+
+	build_frame(f, 10u << 24 | (100u + s->id) << 16 | ((seq >> 8) & 0xffff),
+		    SERVER, (uint16_t)(10000 + (seq & 0xff)), PROBE_PORT);
+}
+
+static void
+collect(void *arg, uint8_t role, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct stress_worker *s = arg;
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(pkts[i],
+			const struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+		const struct rte_udp_hdr *u = (const struct rte_udp_hdr *)(ip + 1);
+		const struct rte_ether_hdr *eth =
+			rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
+		uint16_t dport = rte_be_to_cpu_16(u->dst_port);
+
+		if (role != VFW_PORT_CLUSTER ||
+		    eth->src_addr.addr_bytes[5] != 0x02 ||   /* cluster port MAC */
+		    eth->dst_addr.addr_bytes[5] != 0x03)     /* the server's */
+			s->bad_tx++;
+		if (dport == EST_PORT)
+			s->tx_est++;
+		else if (dport == PROBE_PORT)
+			s->tx_probe++;
+		else
+			s->tx_other++;
+		rte_pktmbuf_free(pkts[i]);
+	}
+}
+
+static void
+note(struct stress_worker *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->first_error[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->first_error, sizeof(s->first_error), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * One burst: established packets, plus fresh flows when asked. Checks the
+ * outcome against the generation(s) that could have judged it.
+ */
+static void
+one_burst(struct stress_worker *s, bool probe)
+{
+	struct rte_mbuf *m[N_EST + N_PROBE];
+	const struct vfw_policy *before, *after;
+	unsigned int i, n = N_EST + (probe ? N_PROBE : 0);
+	int allow_before, allow_after;
+	uint64_t gen_before;
+
+	if (rte_pktmbuf_alloc_bulk(s->pool, m, n) != 0) {
+		s->alloc_fail++;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t *d = rte_pktmbuf_mtod(m[i], uint8_t *);
+
+		if (i < N_EST)
+			memcpy(d, s->est_tmpl[i], FRAME);
+		else
+			probe_frame(s, d);
+		m[i]->data_len = m[i]->pkt_len = FRAME;
+		m[i]->port = VFW_PORT_VNET;
+	}
+	s->tx_est = s->tx_probe = s->tx_other = 0;
+	/* a registered, online reader: before stays valid until quiescent */
+	before = vfw_policy_acquire(s->pm);
+	gen_before = before->generation;
+	allow_before = gen_allows_probe(before);
+	vfw_dp_process(s->w, m, (uint16_t)n, rte_rdtsc());
+	vfw_dp_housekeeping(s->w, rte_rdtsc());
+	/* the generation the burst started with is still intact (not
+	 * freed: under ASan a read of a freed one is reported here) */
+	if (before->generation != gen_before ||
+	    gen_allows_probe(before) != allow_before) {
+		s->corrupt++;
+		note(s, "worker %u: generation %" PRIu64 " changed under a burst",
+		     s->id, gen_before);
+	}
+	after = vfw_policy_acquire(s->pm);
+	allow_after = gen_allows_probe(after);
+
+	s->bursts++;
+	s->sent += n;
+	s->est_sent += N_EST;
+	s->est_fwd += s->tx_est;
+	if (s->tx_est != N_EST) {
+		s->est_lost += N_EST - s->tx_est;
+		note(s, "worker %u: %u of %u established packets forwarded "
+		     "(generation %" PRIu64 "..%" PRIu64 ")", s->id, s->tx_est,
+		     N_EST, before->generation, after->generation);
+	}
+	if (s->tx_other != 0)
+		note(s, "worker %u: %u unexpected packets sent", s->id, s->tx_other);
+	if (after->generation != s->last_gen) {
+		s->gen_changes_seen++;
+		s->last_gen = after->generation;
+		s->bursts_on_last_gen = 0;
+	}
+	if (before == after)
+		s->bursts_on_last_gen++;
+	else
+		s->straddling++;
+	atomic_store_explicit(&s->progress_gen, s->last_gen, memory_order_relaxed);
+	atomic_store_explicit(&s->progress_bursts, s->bursts_on_last_gen,
+			      memory_order_relaxed);
+	if (!probe)
+		return;
+	s->probe_bursts++;
+	s->probe_sent += N_PROBE;
+	s->probe_fwd += s->tx_probe;
+	if (s->tx_probe != 0 && s->tx_probe != N_PROBE) {
+		s->mixed_bursts++;
+		note(s, "worker %u: %u of %u fresh flows of one burst forwarded "
+		     "(generation %" PRIu64 "..%" PRIu64 ")", s->id, s->tx_probe,
+		     N_PROBE, before->generation, after->generation);
+	} else if (before == after) {
+		s->stable_probe_bursts++;
+		if ((s->tx_probe == N_PROBE) != (allow_before == 1)) {
+			s->wrong_verdicts++;
+			note(s, "worker %u: generation %" PRIu64 " %s the probe flows "
+			     "but they were %s", s->id, before->generation,
+			     allow_before == 1 ? "allows" : "denies",
+			     s->tx_probe ? "forwarded" : "dropped");
+		}
+	} else if ((s->tx_probe == N_PROBE) != (allow_before == 1) &&
+		   (s->tx_probe == N_PROBE) != (allow_after == 1)) {
+		/* neither of the two generations gives this verdict */
+		s->wrong_verdicts++;
+		note(s, "worker %u: verdict of neither generation %" PRIu64
+		     " nor %" PRIu64, s->id, before->generation, after->generation);
+	}
+}
+
+/*
+ * A worker descheduled in the middle of a burst: hold generation p across
+ * its replacement and a while longer (the control thread must not free it
+ * before this reader's next quiescent state), then use it again. A grace
+ * period that ends too early turns this into a use-after-free that ASan
+ * reports deterministically, instead of a narrow race.
+ */
+static void
+hold_across_publication(struct stress_worker *s)
+{
+	const struct vfw_policy *held = vfw_policy_acquire(s->pm);
+	uint64_t gen = held->generation, deadline;
+	int allow = gen_allows_probe(held);
+
+	deadline = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
+	while (vfw_policy_acquire(s->pm) == held &&
+	       !atomic_load_explicit(s->stop, memory_order_acquire) &&
+	       rte_get_tsc_cycles() < deadline)
+		rte_delay_us_sleep(500);
+	/* long enough for a build and a free on the control thread */
+	rte_delay_us_sleep(100 * 1000);
+	if (held->generation != gen || gen_allows_probe(held) != allow) {
+		s->corrupt++;
+		note(s, "worker %u: generation %" PRIu64 " changed while held",
+		     s->id, gen);
+	}
+	s->holds++;
+}
+
+static int
+worker_main(void *arg)
+{
+	struct stress_worker *s = arg;
+	uint64_t seen = 0, since = 0;
+
+	rte_rcu_qsbr_thread_register(s->qsv, s->id);
+	rte_rcu_qsbr_thread_online(s->qsv, s->id);
+	/* open the established sessions under the first (allowing) generation */
+	one_burst(s, false);
+	rte_rcu_qsbr_quiescent(s->qsv, s->id);
+	atomic_store_explicit(&s->ready, true, memory_order_release);
+	while (!atomic_load_explicit(s->stop, memory_order_acquire)) {
+		uint64_t g = vfw_policy_acquire(s->pm)->generation;
+		bool probe;
+
+		/* fresh flows in the first burst of each generation seen and
+		 * once more a little later: a bounded number of sessions */
+		if (g != seen) {
+			seen = g;
+			since = 0;
+		}
+		if ((since == 0 || since == 8) && s->change_probes < PROBE_CAP) {
+			probe = true;
+			s->change_probes += N_PROBE;
+		} else if ((s->bursts & 255) == 0 && s->extra_probes < PROBE_EXTRA) {
+			probe = true;
+			s->extra_probes += N_PROBE;
+		} else {
+			probe = false;
+		}
+		since++;
+		if (since == 16 && (g + s->id * 16) % 32 == 0)
+			hold_across_publication(s);
+		one_burst(s, probe);
+		rte_rcu_qsbr_quiescent(s->qsv, s->id);
+		/* the lcores may share CPUs with the control thread */
+		if ((s->bursts & 15) == 0)
+			sched_yield();
+	}
+	rte_rcu_qsbr_thread_offline(s->qsv, s->id);
+	rte_rcu_qsbr_thread_unregister(s->qsv, s->id);
+	return 0;
+}
+
+/* ---- setup ---- */
+
+static int
+setup(void **state)
+{
+	struct vfw_dp_params dpp;
+	struct vfw_policy *p;
+	unsigned int r, lc, n = 0;
+
+	(void)state;
+	memset(&T, 0, sizeof(T));
+	RTE_LCORE_FOREACH_WORKER(lc)
+		n++;
+	T.n_workers = RTE_MAX(1u, RTE_MIN(n, (unsigned int)MAX_WORKERS));
+	T.pool = rte_pktmbuf_pool_create("stress", 8191, 128, VFW_MBUF_PRIV_SIZE,
+					 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(T.pool);
+	T.qsv = rte_zmalloc("sqsv", rte_rcu_qsbr_get_memsize(T.n_workers),
+			    RTE_CACHE_LINE_SIZE);
+	assert_non_null(T.qsv);
+	assert_int_equal(rte_rcu_qsbr_init(T.qsv, T.n_workers), 0);
+	T.neigh = vfw_neigh_create("sneigh", 256, SOCKET_ID_ANY, T.qsv);
+	assert_non_null(T.neigh);
+	T.pools = vfw_nat_pools_create(T.n_workers, SOCKET_ID_ANY);
+	assert_non_null(T.pools);
+	T.pm = vfw_policy_mgr_create(T.n_workers, T.qsv, T.neigh, T.pools);
+	assert_non_null(T.pm);
+	T.cfg0 = gen_config(true, 0);
+	assert_non_null(T.cfg0);
+	for (r = 0; r < T.cfg0->n_neighbors; r++)
+		assert_int_equal(vfw_neigh_add_static(T.neigh,
+			(uint8_t)RTE_MAX(vfw_route_port_of(T.cfg0,
+				T.cfg0->neighbors[r].address.v4), 0),
+			T.cfg0->neighbors[r].address.v4,
+			&T.cfg0->neighbors[r].mac), 0);
+	p = gen_build(true, 0);
+	assert_non_null(p);
+	assert_int_equal(vfw_policy_publish(T.pm, p), 0);
+	vfw_policy_sync(T.pm);
+
+	memset(&dpp, 0, sizeof(dpp));
+	dpp.n_workers = T.n_workers;
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		dpp.ports[r].port_id = (uint16_t)r;
+		dpp.ports[r].mac = port_mac[r];
+		dpp.ports[r].ip = T.cfg0->ports[r].address.ip.v4;
+		dpp.ports[r].n_rxq = dpp.ports[r].n_txq = (uint16_t)T.n_workers;
+	}
+	dpp.pm = T.pm;
+	dpp.neigh = T.neigh;
+	dpp.pools = T.pools;
+	dpp.pool = T.pool;
+	dpp.cfg = T.cfg0;
+	dpp.socket = SOCKET_ID_ANY;
+	dpp.hz = rte_get_tsc_hz();
+	dpp.ports_started = false;
+	T.dp = vfw_dp_create(&dpp);
+	assert_non_null(T.dp);
+	for (r = 0; r < T.n_workers; r++) {
+		struct stress_worker *s = &T.sw[r];
+
+		s->id = r;
+		s->w = vfw_dp_worker(T.dp, r);
+		assert_non_null(s->w);
+		s->qsv = T.qsv;
+		s->pm = T.pm;
+		s->pool = T.pool;
+		s->stop = &T.stop;
+		est_templates(s);
+		vfw_dp_set_tx_hook(s->w, collect, s);
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	vfw_dp_free(T.dp);
+	vfw_policy_mgr_free(T.pm);
+	vfw_nat_pools_free(T.pools);
+	vfw_neigh_free(T.neigh);
+	rte_free(T.qsv);
+	vfw_config_free(T.cfg0);
+	rte_mempool_free(T.pool);
+	return 0;
+}
+
+static unsigned int
+n_generations(void)
+{
+	const char *e = getenv("VFW_TEST_GENERATIONS");
+	long v = e != NULL ? strtol(e, NULL, 10) : 0;
+
+	return v > 0 && v < 100000 ? (unsigned int)v : 300;
+}
+
+/* Wait for the publication in flight, yielding the CPU to the workers. */
+static void
+wait_applied(void)
+{
+	uint64_t deadline = rte_get_tsc_cycles() + 30 * rte_get_tsc_hz();
+
+	while (vfw_policy_poll(T.pm) == 0) {
+		if (rte_get_tsc_cycles() > deadline)
+			fail_msg("a grace period did not end in 30 s");
+		sched_yield();
+	}
+}
+
+static uint64_t
+rule_hits(const struct vfw_policy *p, const char *name)
+{
+	unsigned int i, n = vfw_acl_rule_count(p->acl);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(vfw_acl_rule(p->acl, i)->name, name) == 0)
+			return vfw_policy_rule_hits(p, i);
+	fail_msg("no rule %s", name);
+	return 0;
+}
+
+/* ---- the test ---- */
+
+static void
+test_rcu_stress(void **state)
+{
+	unsigned int gens = n_generations(), i, w, lc, k;
+	struct vfw_policy *next, *cur;
+	struct vfw_dp_stats st;
+	uint64_t sent = 0, drops = 0, probes = 0, probe_fwd = 0, busy = 0;
+	uint64_t t0, ms, t_build = 0, t_wait = 0;
+	bool final_allow;
+	int rc;
+
+	(void)state;
+	k = 0;
+	RTE_LCORE_FOREACH_WORKER(lc) {
+		if (k == T.n_workers)
+			break;
+		assert_int_equal(rte_eal_remote_launch(worker_main, &T.sw[k], lc), 0);
+		k++;
+	}
+	if (k == 0)
+		fail_msg("no worker lcore (start EAL with 2+ lcores)");
+	for (w = 0; w < T.n_workers; w++) {
+		uint64_t deadline = rte_get_tsc_cycles() + 30 * rte_get_tsc_hz();
+
+		while (!atomic_load_explicit(&T.sw[w].ready, memory_order_acquire)) {
+			if (rte_get_tsc_cycles() > deadline)
+				fail_msg("worker %u did not start", w);
+			sched_yield();
+		}
+	}
+
+	/*
+	 * Churn. Odd i deny the probes, even i allow them. After an odd
+	 * publication the next generation is built while its grace period
+	 * still runs (three generations alive at once); after an even one
+	 * the control thread polls at once, so the old generation is freed
+	 * the moment the last worker leaves it.
+	 */
+	t0 = rte_get_tsc_cycles();
+	for (i = 1; i <= gens; i++) {
+		uint64_t t1 = rte_get_tsc_cycles();
+
+		next = gen_build((i & 1) == 0, i);
+		assert_non_null(next);
+		t_build += rte_get_tsc_cycles() - t1;
+		rc = vfw_policy_publish(T.pm, next);
+		if (rc == -EBUSY) {
+			busy++;
+			t1 = rte_get_tsc_cycles();
+			wait_applied();
+			t_wait += rte_get_tsc_cycles() - t1;
+			rc = vfw_policy_publish(T.pm, next);
+		}
+		assert_int_equal(rc, 0);
+		if ((i & 1) == 0) {
+			t1 = rte_get_tsc_cycles();
+			wait_applied();
+			t_wait += rte_get_tsc_cycles() - t1;
+		}
+	}
+	wait_applied();
+	ms = (rte_get_tsc_cycles() - t0) * 1000 / rte_get_tsc_hz();
+	cur = vfw_policy_current(T.pm);
+	assert_int_equal(vfw_policy_applied_generation(T.pm), cur->generation);
+	assert_int_equal(cur->generation, gens + 1);
+	final_allow = (gens & 1) == 0;
+	assert_int_equal(gen_allows_probe(cur), final_allow);
+
+	/* let every worker run a few bursts wholly on the final generation */
+	for (w = 0; w < T.n_workers; w++) {
+		uint64_t deadline = rte_get_tsc_cycles() + 30 * rte_get_tsc_hz();
+
+		while (atomic_load_explicit(&T.sw[w].progress_gen,
+					    memory_order_relaxed) != cur->generation ||
+		       atomic_load_explicit(&T.sw[w].progress_bursts,
+					    memory_order_relaxed) < 16) {
+			if (rte_get_tsc_cycles() > deadline)
+				fail_msg("worker %u stuck", w);
+			sched_yield();
+		}
+	}
+	atomic_store_explicit(&T.stop, true, memory_order_release);
+	rte_eal_mp_wait_lcore();
+
+	for (w = 0; w < T.n_workers; w++) {
+		struct stress_worker *s = &T.sw[w];
+
+		print_message("worker %u: %" PRIu64 " bursts, %" PRIu64 " packets, "
+			      "%" PRIu64 " generation changes seen, %" PRIu64
+			      " probe bursts (%" PRIu64 " on one generation), "
+			      "%" PRIu64 "/%" PRIu64 " probes forwarded, "
+			      "%" PRIu64 " generations held across publication, "
+			      "%" PRIu64 " bursts saw a publication\n",
+			      w, s->bursts, s->sent, s->gen_changes_seen,
+			      s->probe_bursts, s->stable_probe_bursts,
+			      s->probe_fwd, s->probe_sent, s->holds, s->straddling);
+		if (s->first_error[0] != '\0')
+			print_error("worker %u: %s\n", w, s->first_error);
+		assert_int_equal(s->alloc_fail, 0);
+		assert_int_equal(s->bad_tx, 0);
+		assert_int_equal(s->est_lost, 0);
+		assert_int_equal(s->est_fwd, s->est_sent);
+		assert_int_equal(s->mixed_bursts, 0);
+		assert_int_equal(s->wrong_verdicts, 0);
+		assert_int_equal(s->corrupt, 0);
+		assert_true(s->holds > 0 || gens < 64);
+		assert_true(s->first_error[0] == '\0');
+		/* the churn was seen: verdicts of both kinds were checked */
+		assert_true(s->gen_changes_seen >= 2);
+		assert_true(s->probe_fwd > 0 && s->probe_fwd < s->probe_sent);
+		sent += s->sent;
+		probes += s->probe_sent;
+		probe_fwd += s->probe_fwd;
+	}
+	print_message("%u generations published in %" PRIu64 " ms (%.2f ms each: "
+		      "build %.2f ms, waiting for grace periods %.2f ms; "
+		      "%" PRIu64 " publications had to wait)\n",
+		      gens, ms, (double)ms / gens,
+		      (double)t_build * 1000 / rte_get_tsc_hz() / gens,
+		      (double)t_wait * 1000 / rte_get_tsc_hz() / gens, busy);
+
+	/* every packet forwarded or dropped for a counted reason */
+	vfw_dp_stats_sum(T.dp, &st);
+	for (k = 1; k < VFW_DROP_MAX; k++) {
+		if (st.drops[k] != 0 && k != VFW_DROP_ACL_DENY)
+			print_error("unexpected drops: %s = %" PRIu64 "\n",
+				    vfw_drop_name((enum vfw_drop)k), st.drops[k]);
+		drops += st.drops[k];
+	}
+	assert_int_equal(st.ev[VFW_EV_FORWARDED] + drops, sent);
+	assert_int_equal(st.drops[VFW_DROP_ACL_DENY], probes - probe_fwd);
+	assert_int_equal(st.ev[VFW_EV_TO_SLOWPATH], 0);
+	assert_int_equal(st.tx[VFW_PORT_CLUSTER], st.ev[VFW_EV_FORWARDED]);
+	assert_int_equal(st.ev[VFW_EV_CT_NEW], N_EST * T.n_workers + probe_fwd);
+
+	/*
+	 * Counters carried over by name through every generation: each probe
+	 * was judged once, by the rule "probe" of some generation; "est"
+	 * judged only the flows that opened the established sessions.
+	 */
+	assert_int_equal(rule_hits(cur, "probe"), probes);
+	assert_int_equal(rule_hits(cur, "est"), N_EST * T.n_workers);
+
+	/* and fresh flows now get the final generation's verdict */
+	rte_rcu_qsbr_thread_register(T.qsv, 0);
+	rte_rcu_qsbr_thread_online(T.qsv, 0);
+	T.sw[0].first_error[0] = '\0';
+	T.sw[0].probe_seq += 1000;
+	one_burst(&T.sw[0], true);
+	rte_rcu_qsbr_thread_offline(T.qsv, 0);
+	rte_rcu_qsbr_thread_unregister(T.qsv, 0);
+	assert_int_equal(T.sw[0].tx_est, N_EST);
+	assert_int_equal(T.sw[0].tx_probe, final_allow ? N_PROBE : 0);
+	assert_true(T.sw[0].first_error[0] == '\0');
+
+	/* one more generation flips the verdict for the next fresh flows */
+	next = gen_build(!final_allow, gens + 1);
+	assert_non_null(next);
+	assert_int_equal(vfw_policy_publish(T.pm, next), 0);
+	vfw_policy_sync(T.pm);
+	one_burst(&T.sw[0], true);
+	assert_int_equal(T.sw[0].tx_est, N_EST);
+	assert_int_equal(T.sw[0].tx_probe, final_allow ? 0 : N_PROBE);
+	assert_int_equal(rule_hits(next, "probe"), probes + 2 * N_PROBE);
+}
+
+/*
+ * Build the --lcores argument: lcores 0..2 all floating over the CPUs this
+ * process may use, so that the test runs on a machine with fewer than three
+ * CPUs (the workers and the control thread then share them).
+ */
+static void
+lcores_arg(char *buf, size_t sz)
+{
+	cpu_set_t set;
+	size_t len;
+	int c, first = 1;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) == 0) {
+		snprintf(buf, sz, "--lcores=0@0,1@0,2@0");
+		return;
+	}
+	len = (size_t)snprintf(buf, sz, "--lcores=(0-2)@(");
+	for (c = 0; c < CPU_SETSIZE && len + 8 < sz; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		len += (size_t)snprintf(buf + len, sz - len, "%s%d", first ? "" : ",", c);
+		first = 0;
+	}
+	snprintf(buf + len, sz - len, ")");
+}
+
+int
+main(void)
+{
+	static char lcores[1024];
+	char *eal_args[] = {
+		"test_dataplane", lcores, "--no-huge", "--no-pci", "-m", "1024",
+		"--file-prefix=test_dataplane", "--log-level=lib.*:error",
+		"--no-telemetry",
+	};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rcu_stress, setup, teardown),
+	};
+	int rc;
+
+	lcores_arg(lcores, sizeof(lcores));
+	if (rte_eal_init((int)RTE_DIM(eal_args), eal_args) < 0) {
+		fprintf(stderr, "rte_eal_init failed: %s\n",
+			rte_strerror(rte_errno));
+		return 1;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rte_eal_cleanup();
+	return rc;
+}
