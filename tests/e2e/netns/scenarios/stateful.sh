@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# shellcheck disable=SC2317 # helpers run indirectly, through nt_check
+#
+# stateful: NSG semantics of sessions. Inbound flows that a rule allows get
+# their replies through although every outbound flow is denied; a flow the
+# cluster side starts is dropped by the outbound rule (counted on it); a
+# TCP packet that starts nothing (no SYN) is dropped as ct_invalid; UDP and
+# ping sessions exist while they are used and age out after their
+# (shortened) timeout.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../lib.sh
+. "$HERE/../lib.sh"
+# shellcheck source=common-traffic.inc.sh
+. "$HERE/common-traffic.inc.sh"
+
+nt_begin stateful
+nt_traffic_setup
+vfw_http_server "$VFW_NS_VNET" "$VFW_TOPO_CLIENT" 8081 "$NT_DIR/www" "$NT_DIR/http-client.log"
+nt_start_fw configs/stateful.yaml 1
+
+if ! nt_has_show rules || ! nt_has_show sessions; then
+	nt_skip "binary has no ACL/conntrack yet"
+fi
+
+# hits RULE -> its counter now
+hits() { nt_rule_hits "$1"; }
+# expect_more RULE BEFORE WHAT
+expect_more() {
+	local now
+	now=$(hits "$1")
+	if ((now > $2)); then
+		vfw_pass "  $3: rule $1 counted it ($2 -> $now)"
+	else
+		vfw_fail "  $3: rule $1 did not count it ($2 -> $now)"
+	fi
+}
+sessions() { vfw_stat sessions.total; }
+session_state() { # STATE -> count
+	vfw_stat "sessions.$1"
+}
+
+b_out=$(hits deny-all-out)
+nt_check "TCP: client -> 10.240.1.10:80 completes (replies pass on the session)" \
+	nt_http_ok "$VFW_NS_VNET" "http://$VFW_TOPO_SERVER/"
+nt_check "UDP: client -> 10.240.1.10:5353 gets its echo back" \
+	nt_udp_ok "$VFW_NS_VNET" "$VFW_TOPO_SERVER" 5353
+nt_check "ping: client -> 10.240.1.10 gets its replies" \
+	vfw_ping "$VFW_NS_VNET" "$VFW_TOPO_SERVER"
+now=$(hits deny-all-out)
+if ((now == b_out)); then
+	vfw_pass "  no reply was judged by the outbound rules (deny-all-out stayed at $now)"
+else
+	vfw_fail "  replies were judged by outbound rules (deny-all-out $b_out -> $now)"
+fi
+
+b_out=$(hits deny-all-out)
+before=$(vfw_stat drops.acl_deny)
+nt_check "TCP: server -> client:8081 (a new outbound flow) is refused" \
+	vfw_tcp_blocked "$VFW_NS_CL" "$VFW_TOPO_CLIENT" 8081
+expect_more deny-all-out "$b_out" "new outbound TCP"
+nt_expect_increase "the refused SYNs are counted as acl_deny" drops.acl_deny "$before"
+b_out=$(hits deny-all-out)
+nt_check "ping: server -> client (a new outbound flow) fails" \
+	vfw_ping_fails "$VFW_NS_CL" "$VFW_TOPO_CLIENT"
+expect_more deny-all-out "$b_out" "new outbound ping"
+
+# A TCP segment without SYN opens nothing (tcp_loose is off).
+before=$(vfw_stat drops.ct_invalid)
+ack_only() {
+	ip netns exec "$VFW_NS_VNET" "$VFW_PYTHON" - "$VFW_TOPO_SERVER" <<'PY'
+import sys
+from scapy.all import IP, TCP, send, conf
+conf.verb = 0
+send(IP(dst=sys.argv[1]) / TCP(sport=40999, dport=80, flags="A", seq=1, ack=1), count=3)
+PY
+}
+nt_check "a bare ACK with no session is sent" ack_only
+sleep 0.5
+nt_expect_increase "it is dropped as ct_invalid" drops.ct_invalid "$before"
+
+# Sessions: the UDP and ICMP ones exist now and age out within their 3 s.
+nt_check "UDP: another exchange" nt_udp_ok "$VFW_NS_VNET" "$VFW_TOPO_SERVER" 5353
+n=$(session_state UDP_REPLIED)
+if ((n >= 1)); then
+	vfw_pass "  a replied UDP session is tracked (UDP_REPLIED = $n)"
+else
+	vfw_fail "  no UDP_REPLIED session after an echo (UDP_REPLIED = $n)"
+fi
+before=$(vfw_stat events.sessions_expired)
+aged() { (($(session_state UDP_REPLIED) == 0 && $(session_state ICMP) == 0)); }
+nt_check "UDP and ICMP sessions age out after their 3 s timeout" vfw_wait_for 15 aged
+nt_expect_increase "expired sessions counted" events.sessions_expired "$before"
+
+nt_end
