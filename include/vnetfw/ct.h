@@ -3,8 +3,8 @@
  * @file
  * Connection tracking: per-worker session tables.
  *
- * A session is found from either direction: it is inserted into one rte_hash
- * under two keys, the original key (the first packet as it arrived, before
+ * A session is found from either direction: it is entered into the table's
+ * index under two keys, the original key (the first packet as it arrived, before
  * any NAT) and the reply key (what a reply looks like on the wire: the
  * reverse of the first packet after all NAT). NAT is implied by the pair:
  * a packet matching one key is rewritten to the reverse of the other key.
@@ -54,7 +54,10 @@ const char *vfw_ct_state_name(enum vfw_ct_state s);
 #define VFW_SF_HAIRPIN   0x04
 #define VFW_SF_REEVAL    0x08  /**< scheduled for re-evaluation */
 
-/** One session: two cache lines. */
+/**
+ * One session: two cache lines, one key on each, so that a lookup of
+ * either direction compares against exactly one line.
+ */
 struct vfw_session {
 	struct vfw_flow_key orig;   /**< first packet as received */
 	uint8_t state;              /**< enum vfw_ct_state */
@@ -65,15 +68,16 @@ struct vfw_session {
 	uint32_t generation;        /**< policy generation that allowed it */
 	uint16_t snat_pool;         /**< NAT pool id when VFW_SF_SNAT */
 	uint16_t nat_rule;          /**< SNAT/DNAT rule index (counters) */
+	uint64_t created;
 	/* --- second cache line --- */
 	struct vfw_flow_key reply;  /**< a reply as it arrives (post-NAT) */
 	uint64_t expire;            /**< tick when it times out */
 	uint64_t packets[2];        /**< per direction: 0 orig, 1 reply */
-	uint64_t created;
 } __rte_cache_aligned;
 
 struct vfw_ct_params {
-	const char *name;           /**< unique (names the rte_hash) */
+	const char *name;           /**< unique, <= 21 characters (names the
+				     *   table's memzone "CT_<name>") */
 	uint32_t max_sessions;
 	int socket;
 	uint64_t hz;                /**< ticks per second */

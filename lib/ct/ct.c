@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The session table: one rte_hash holding two keys per session, a
- * preallocated session array with a free-index stack, amortised aging and
+ * The session table: a preallocated session array with a free-index stack,
+ * the index holding two keys per session (ct_table.c), amortised aging and
  * the state counters. See README.md.
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
-#include <rte_prefetch.h>
+#include <rte_memzone.h>
 
 #include "ct_private.h"
 
@@ -23,16 +22,17 @@ _Static_assert(sizeof(struct vfw_session) == 2 * RTE_CACHE_LINE_SIZE,
 _Static_assert(offsetof(struct vfw_ct, sessions) == 0,
 	       "vfw_ct_session() reads the session array at offset 0");
 
-static inline uintptr_t
+static inline uint32_t
 hit_data(uint32_t idx, unsigned int dir)
 {
-	return ((uintptr_t)idx << 1) | dir;
+	return (idx << 1) | dir;
 }
 
 struct vfw_ct *
 vfw_ct_create(const struct vfw_ct_params *p)
 {
-	struct rte_hash_parameters hp;
+	char mzname[RTE_MEMZONE_NAMESIZE];
+	const struct rte_memzone *mz;
 	struct vfw_ct *ct;
 	uint32_t i;
 	int err;
@@ -48,12 +48,18 @@ vfw_ct_create(const struct vfw_ct_params *p)
 		return NULL;
 	}
 
-	ct = rte_zmalloc_socket("vfw_ct", sizeof(*ct), RTE_CACHE_LINE_SIZE,
-				p->socket);
-	if (ct == NULL) {
-		rte_errno = ENOMEM;
+	/* The table's own memzone makes its name unique in the process
+	 * (EEXIST otherwise), as the contract in ct.h says. */
+	snprintf(mzname, sizeof(mzname), "CT_%s", p->name);
+	mz = rte_memzone_reserve_aligned(mzname, sizeof(*ct), p->socket, 0,
+					 RTE_CACHE_LINE_SIZE);
+	if (mz == NULL) {
+		rte_errno = rte_errno == EEXIST ? EEXIST : ENOMEM;
 		return NULL;
 	}
+	ct = mz->addr;
+	memset(ct, 0, sizeof(*ct));
+	ct->mz = mz;
 	strcpy(ct->name, p->name);
 	ct->max_sessions = p->max_sessions;
 	ct->hz = p->hz;
@@ -77,27 +83,11 @@ vfw_ct_create(const struct vfw_ct_params *p)
 	}
 	ct->n_free = p->max_sessions;
 
-	/*
-	 * Two keys per session, so the key store never runs out before the
-	 * session array does. rte_hash sizes its buckets for exactly
-	 * pow2(entries) keys, which cuckoo displacement alone cannot fill
-	 * completely; the extendable bucket table takes the last few percent
-	 * so that "full" means max_sessions and not "unlucky hashing".
-	 * Single writer, no readers elsewhere: no lock or RCU flags.
-	 */
-	memset(&hp, 0, sizeof(hp));
-	hp.name = p->name;
-	hp.entries = RTE_MAX(2 * p->max_sessions, 8u);
-	hp.key_len = sizeof(struct vfw_flow_key);
-	hp.hash_func = rte_hash_crc;
-	hp.hash_func_init_val = 0;
-	hp.socket_id = p->socket;
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-	ct->hash = rte_hash_create(&hp);
-	if (ct->hash == NULL) {
-		err = rte_errno ? rte_errno : ENOMEM;
+	/* Two keys per session; sized so that it never fills before the
+	 * session array does. */
+	err = ct_table_init(&ct->tbl, p->max_sessions, p->socket);
+	if (err != 0)
 		goto fail;
-	}
 
 	err = ct_frag_init(&ct->frag, p->max_frags, p->hz, p->socket);
 	if (err != 0)
@@ -119,11 +109,11 @@ vfw_ct_free(struct vfw_ct *ct)
 		return;
 	/* No release callbacks: whoever frees the table frees the NAT pools
 	 * and everything else the sessions referred to. */
-	rte_hash_free(ct->hash);
+	ct_table_fini(&ct->tbl);
 	ct_frag_fini(&ct->frag);
 	rte_free(ct->free_stack);
 	rte_free(ct->sessions);
-	rte_free(ct);
+	rte_memzone_free(ct->mz);
 }
 
 void
@@ -141,55 +131,13 @@ vfw_ct_set_release_cb(struct vfw_ct *ct, vfw_ct_release_cb cb, void *arg)
 	ct->release_arg = arg;
 }
 
-void
-vfw_ct_lookup_bulk(struct vfw_ct *ct, const struct vfw_flow_key *const *keys,
-		   int32_t *hits, unsigned int n)
-{
-	void *data[RTE_HASH_LOOKUP_BULK_MAX];
-	struct vfw_session *sess = ct->sessions;
-
-	while (n > 0) {
-		unsigned int m = RTE_MIN(n, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
-		uint64_t hit_mask = 0;
-		unsigned int i;
-
-		/* rte_hash does not write through keys; the API just lacks
-		 * the second const. */
-		rte_hash_lookup_bulk_data(ct->hash,
-					  (const void **)(uintptr_t)keys, m,
-					  &hit_mask, data);
-		for (i = 0; i < m; i++) {
-			if (hit_mask & (1ULL << i)) {
-				uint32_t h = (uint32_t)(uintptr_t)data[i];
-				struct vfw_session *s = &sess[h >> 1];
-
-				hits[i] = (int32_t)h;
-				/*
-				 * The caller reads the state (line 0) and
-				 * writes expiry and counters (line 1) next;
-				 * start both misses now, while it works on
-				 * the packets before this one.
-				 */
-				rte_prefetch0(s);
-				rte_prefetch0((const char *)s + RTE_CACHE_LINE_SIZE);
-			} else {
-				hits[i] = -1;
-			}
-		}
-		keys += m;
-		hits += m;
-		n -= m;
-	}
-}
-
 int
 vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 		      const struct vfw_flow_key *reply, enum vfw_dir dir,
 		      uint8_t tcp_flags, uint64_t now)
 {
-	struct rte_hash *h = ct->hash;
 	struct vfw_session *s;
-	hash_sig_t sig_o, sig_r;
+	uint32_t h_o, h_r;
 	uint8_t fin_seen;
 	uint32_t idx;
 	int st, ret;
@@ -204,23 +152,21 @@ vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 	if (unlikely(ct->n_free == 0))
 		return -ENOSPC;
 
-	sig_o = rte_hash_hash(h, orig);
-	sig_r = rte_hash_hash(h, reply);
-	/* rte_hash_add silently overwrites an existing key's data, so
-	 * collisions must be found before anything is added. */
-	if (rte_hash_lookup_with_hash(h, orig, sig_o) >= 0 ||
-	    rte_hash_lookup_with_hash(h, reply, sig_r) >= 0)
+	h_o = ct_hash(orig);
+	h_r = ct_hash(reply);
+	/* Each key maps to one session: collisions are refused, before
+	 * anything is added. */
+	if (ct_table_find(&ct->tbl, ct->sessions, orig, h_o) >= 0 ||
+	    ct_table_find(&ct->tbl, ct->sessions, reply, h_r) >= 0)
 		return -EEXIST;
 
 	idx = ct->free_stack[ct->n_free - 1];
-	ret = rte_hash_add_key_with_hash_data(h, orig, sig_o,
-					      (void *)hit_data(idx, 0));
+	ret = ct_table_add(&ct->tbl, h_o, hit_data(idx, 0));
 	if (unlikely(ret < 0))
 		return ret;
-	ret = rte_hash_add_key_with_hash_data(h, reply, sig_r,
-					      (void *)hit_data(idx, 1));
+	ret = ct_table_add(&ct->tbl, h_r, hit_data(idx, 1));
 	if (unlikely(ret < 0)) {
-		rte_hash_del_key_with_hash(h, orig, sig_o);
+		ct_table_del(&ct->tbl, h_o, hit_data(idx, 0));
 		return ret;
 	}
 	ct->n_free--;
@@ -251,8 +197,8 @@ ct_remove(struct vfw_ct *ct, uint32_t idx)
 
 	if (ct->release_cb != NULL)
 		ct->release_cb(ct->release_arg, s);
-	rte_hash_del_key(ct->hash, &s->orig);
-	rte_hash_del_key(ct->hash, &s->reply);
+	ct_table_del(&ct->tbl, ct_hash(&s->orig), hit_data(idx, 0));
+	ct_table_del(&ct->tbl, ct_hash(&s->reply), hit_data(idx, 1));
 	ct_set_state(ct, s, VFW_CT_FREE);
 	s->expire = CT_EXPIRE_NEVER;
 	ct->free_stack[ct->n_free++] = idx;

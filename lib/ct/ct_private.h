@@ -7,20 +7,27 @@
 #ifndef VNETFW_CT_PRIVATE_H
 #define VNETFW_CT_PRIVATE_H
 
+#include <string.h>
+
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_hash_crc.h>
+#include <rte_memzone.h>
+#ifdef RTE_ARCH_X86
+#include <emmintrin.h>
+#endif
 
 #include "vnetfw/ct.h"
 
 /*
- * Longest params.name accepted. rte_hash names its key-slot ring "HT_<name>"
- * and, with the extendable table, "HT_EXT_<name>"; rte_ring prefixes "RG_"
- * to make a memzone name of at most RTE_MEMZONE_NAMESIZE - 1 (31) characters,
- * so 31 - 10 are left for us. A longer name would be truncated by rte_hash
- * and two workers' tables could then collide.
+ * Longest params.name accepted (it labels the table's allocations). The
+ * limit dates from the rte_hash-based table, whose ring names it bounded;
+ * it is kept so that a name valid once stays valid and vice versa.
  */
 #define CT_NAME_MAX 21
 
-/* rte_hash stores the data word as a pointer; session index << 1 | dir. */
+/* The hit word is session index << 1 | dir, and must stay a positive
+ * int32_t. */
 #define CT_MAX_SESSIONS (1u << 29)
 
 /* expire of a free slot: lets the aging sweep skip free slots by reading
@@ -73,10 +80,120 @@ struct ct_frag_table {
 	uint64_t timeout;      /**< ticks */
 };
 
+/*
+ * The session index (ct_table.c): a bucketized hash table of one cache line
+ * per bucket, each holding CT_BUCKET_SLOTS entries of (16-bit signature,
+ * hit word = session index << 1 | dir). There is no key store: a candidate
+ * whose signature matches is checked against the key in the session itself
+ * (orig on its first cache line, reply on its second), which the caller
+ * reads next anyway. A key lives in its home bucket (hash & mask) or, when
+ * that is full, in a chain of overflow buckets hanging off it. Chains are
+ * kept dense: a chain exists only while its home bucket is full, every
+ * overflow bucket but the last is full, and the last fills from slot 0.
+ */
+#define CT_BUCKET_SLOTS 8
+/* Keys per home bucket at most, on average, when every session is in use:
+ * half the slots, so that few buckets ever overflow. */
+#define CT_BUCKET_LOAD 4
+/* Lookups per pipeline pass of vfw_ct_lookup_bulk(). */
+#define CT_LOOKUP_CHUNK 32
+
+struct ct_bucket {
+	uint16_t sig[CT_BUCKET_SLOTS];   /**< 0: slot free */
+	uint32_t data[CT_BUCKET_SLOTS];  /**< session index << 1 | dir */
+	uint32_t next;                   /**< 1 + overflow bucket; 0: none */
+	uint32_t pad[3];
+} __rte_cache_aligned;
+
+struct ct_table {
+	struct ct_bucket *bkt;     /**< home buckets, mask + 1 of them */
+	struct ct_bucket *ovf;     /**< overflow buckets */
+	uint32_t *ovf_free;        /**< stack of free overflow bucket indices */
+	uint32_t n_ovf_free;
+	uint32_t n_ovf;
+	uint32_t mask;
+};
+
+/*
+ * Hash of a flow key. IPv4 keys (the only ones forwarded) hash 16 bytes:
+ * the first word (proto, af, zone), src[0], dst[0] and the ports; the other
+ * address words of an IPv4 key are zero by construction, and the equality
+ * test is over all 40 bytes anyway. Other keys hash all 40 bytes.
+ */
+#define CT_HASH_SEED 0x5bd1e995u
+
+static inline uint32_t
+ct_hash(const struct vfw_flow_key *k)
+{
+	uint64_t a, b;
+	uint32_t d, p;
+
+	if (likely(k->af == VFW_AF_INET)) {
+		memcpy(&a, k, sizeof(a));            /* proto..zone, src[0] */
+		d = k->dst[0];
+		memcpy(&p, &k->sport, sizeof(p));    /* sport, dport */
+		b = (uint64_t)d | (uint64_t)p << 32;
+		return rte_hash_crc_8byte(b, rte_hash_crc_8byte(a, CT_HASH_SEED));
+	}
+	return rte_hash_crc(k, sizeof(*k), CT_HASH_SEED);
+}
+
+/* Signature kept in the bucket: the hash's high half, never 0 (free). */
+static inline uint16_t
+ct_sig(uint32_t h)
+{
+	return (uint16_t)((h >> 16) | 1);
+}
+
+/* Bit i set when slot i of b holds signature sig (sig 0: free slots). */
+static inline uint32_t
+ct_sig_match(const struct ct_bucket *b, uint16_t sig)
+{
+#ifdef RTE_ARCH_X86
+	__m128i v = _mm_load_si128((const __m128i *)(const void *)b->sig);
+	__m128i eq = _mm_cmpeq_epi16(v, _mm_set1_epi16((short)sig));
+
+	return (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(eq,
+							   _mm_setzero_si128()));
+#else
+	uint32_t m = 0;
+	unsigned int i;
+
+	for (i = 0; i < CT_BUCKET_SLOTS; i++)
+		m |= (uint32_t)(b->sig[i] == sig) << i;
+	return m;
+#endif
+}
+
+/* The key a hit word points at: orig (dir 0) or reply (dir 1). */
+static inline const struct vfw_flow_key *
+ct_hit_key(const struct vfw_session *sess, uint32_t data)
+{
+	const struct vfw_session *s = &sess[data >> 1];
+
+	return (data & 1) ? &s->reply : &s->orig;
+}
+
+/* 40-byte equality in five 8-byte words. */
+static inline bool
+ct_key_eq(const struct vfw_flow_key *a, const struct vfw_flow_key *b)
+{
+	const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
+	uint64_t d = 0, u, v;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(*a); i += 8) {
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		d |= u ^ v;
+	}
+	return d == 0;
+}
+
 struct vfw_ct {
 	/* Must stay first: vfw_ct_session() in ct.h reads it blindly. */
 	struct vfw_session *sessions;
-	struct rte_hash *hash;
+	struct ct_table tbl;
 	/* Per-state expiry in ticks, indexed by enum vfw_ct_state. */
 	uint64_t tmo[VFW_CT_STATE_MAX];
 	bool tcp_loose;
@@ -89,6 +206,7 @@ struct vfw_ct {
 	vfw_ct_release_cb release_cb;
 	void *release_arg;
 	struct ct_frag_table frag;
+	const struct rte_memzone *mz;  /**< holds this struct, named "CT_<name>" */
 	char name[CT_NAME_MAX + 1];
 } __rte_cache_aligned;
 
@@ -100,6 +218,18 @@ ct_set_state(struct vfw_ct *ct, struct vfw_session *s, enum vfw_ct_state st)
 	ct->by_state[st]++;
 	s->state = (uint8_t)st;
 }
+
+/* ct_table.c */
+int ct_table_init(struct ct_table *t, uint32_t max_sessions, int socket);
+void ct_table_fini(struct ct_table *t);
+/* Hit word of key (hash h) or -1. */
+int32_t ct_table_find(const struct ct_table *t, const struct vfw_session *sess,
+		      const struct vfw_flow_key *key, uint32_t h);
+/* Enter data under hash h; -ENOSPC when no overflow bucket is left (cannot
+ * happen while at most max_sessions sessions hold two keys each). */
+int ct_table_add(struct ct_table *t, uint32_t h, uint32_t data);
+/* Remove the entry data from hash h's chain (no-op when absent). */
+void ct_table_del(struct ct_table *t, uint32_t h, uint32_t data);
 
 /* ct_state.c */
 void ct_timeouts_to_ticks(struct vfw_ct *ct, const struct vfw_cfg_timeouts *t);
