@@ -161,6 +161,7 @@ vfw_fw_start() {
 	vfw_spawn "$log" ip netns exec "$VFW_NS_FW" "$bin" "${eal[@]}" -- "${app[@]}" "$@"
 	VFW_FW_PID=$VFW_LAST_PID
 	VFW_FW_SOCK=$sock
+	VFW_FW_LOG=$log
 	if ! vfw_wait_socket "$sock" "$VFW_FW_PID" 30; then
 		vfw_err "vnetfw did not open $sock (log: $log); last lines:"
 		tail -n 25 "$log" >&2
@@ -173,7 +174,7 @@ vfw_fw_start() {
 vfw_fw_stop() {
 	local rc=0
 	[[ -n ${VFW_FW_PID:-} ]] || return 0
-	vfw_stop "$VFW_FW_PID" 15 || rc=1
+	VFW_STOP_DUMP=${VFW_FW_LOG:+$VFW_FW_LOG.hang} vfw_stop "$VFW_FW_PID" 15 || rc=1
 	((VFW_STOP_RC == 0)) || rc=1
 	VFW_FW_PID=''
 	return "$rc"

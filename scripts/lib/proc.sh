@@ -39,6 +39,7 @@ vfw_stop() {
 		done
 		if vfw_pid_alive "$pid"; then
 			vfw_warn "PID $pid did not stop within ${grace}s of SIGTERM; sending SIGKILL"
+			[[ -z ${VFW_STOP_DUMP:-} ]] || vfw_dump_threads "$pid" >"$VFW_STOP_DUMP" 2>&1 || true
 			kill -KILL "$pid" 2>/dev/null || true
 			killed=1
 		fi
@@ -47,6 +48,19 @@ vfw_stop() {
 	wait "$pid" 2>/dev/null || VFW_STOP_RC=$?
 	vfw_forget_pid "$pid"
 	return "$killed"
+}
+
+# vfw_dump_threads PID: state and wait channel of each thread, and every
+# thread's backtrace when gdb is installed (for hangs, before SIGKILL).
+vfw_dump_threads() {
+	local pid=$1 t
+	for t in /proc/"$pid"/task/*; do
+		printf '%s %s %s %s\n' "${t##*/}" "$(cat "$t/comm" 2>/dev/null)" \
+			"$(awk '{ print $3 }' "$t/stat" 2>/dev/null)" "$(cat "$t/wchan" 2>/dev/null)"
+	done
+	if command -v gdb >/dev/null; then
+		timeout 30 gdb -p "$pid" -batch -nx -ex 'thread apply all bt' 2>&1
+	fi
 }
 
 vfw_forget_pid() {

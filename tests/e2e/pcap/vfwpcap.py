@@ -427,9 +427,12 @@ def run_binary(env, run, sc, d):
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
+                where = diagnose_hang(proc.pid, os.path.join(d, "hang.txt"))
                 proc.kill()
                 proc.wait()
-                run.check(False, "vnetfw stops within 15 s of SIGTERM")
+                run.check(False, "vnetfw stops within 15 s of SIGTERM",
+                          "threads: %s; details in %s" %
+                          (where, os.path.join(d, "hang.txt")))
         run.rc = proc.returncode
         logf.seek(0)
         run.log = logf.read()
@@ -449,6 +452,40 @@ def run_binary(env, run, sc, d):
                 run.check(False, "read %s" % os.path.basename(fn), str(e))
             except Exception as e:  # scapy raises Scapy_Exception
                 run.check(False, "read %s" % os.path.basename(fn), repr(e))
+
+
+def diagnose_hang(pid, path):
+    """Before killing a hung vnetfw: record each thread's state and kernel
+    wait channel, and a backtrace of every thread when gdb is installed.
+    Returns a one-line summary (name:state per thread)."""
+    lines, summary = [], []
+    for tid in sorted(os.listdir("/proc/%d/task" % pid), key=int) \
+            if os.path.isdir("/proc/%d/task" % pid) else []:
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            comm = open(base + "comm").read().strip()
+            state = open(base + "stat").read().rsplit(")", 1)[1].split()[0]
+            wchan = open(base + "wchan").read().strip() or "-"
+        except OSError:
+            continue
+        lines.append("%s %-16s %s %s" % (tid, comm, state, wchan))
+        summary.append("%s:%s" % (comm, state))
+    gdb = shutil.which("gdb")
+    if gdb:
+        try:
+            r = subprocess.run([gdb, "-p", str(pid), "-batch", "-nx",
+                                "-ex", "thread apply all bt"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=30)
+            lines += ["", r.stdout.decode(errors="replace")]
+        except (OSError, subprocess.TimeoutExpired) as e:
+            lines.append("gdb: %r" % e)
+    try:
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    except OSError:
+        pass
+    return " ".join(summary)
 
 
 SANITIZER_RE = re.compile(
