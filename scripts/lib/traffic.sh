@@ -96,7 +96,7 @@ vfw_ping_fails() {
 vfw_http_get() {
 	local ns=$1 url=$2
 	shift 2
-	ip netns exec "$ns" curl -sS --noproxy '*' --connect-timeout 5 --max-time 10 "$@" "$url"
+	ip netns exec "$ns" curl -sS --noproxy '*' --connect-timeout 8 --max-time 15 "$@" "$url"
 }
 
 # vfw_udp_query NS HOST PORT MSG [SRC]: print the echo; fail when none.

@@ -54,6 +54,10 @@ ctl_ok() { # REQUEST_JSON: the reply says ok and carries a generation
 	[[ $(vfw_json_get "$r" ok) == True && -n $(vfw_json_get "$r" generation) ]]
 }
 
+# Neighbors resolved first (ICMP is allowed by rule ping-in), so that the
+# ACL checks below are not about ARP timing.
+nt_check "ping client -> server 10.240.1.10 (rule ping-in)" vfw_ping "$VFW_NS_VNET" "$VFW_TOPO_SERVER"
+
 expect_hit web-in "allowed: client -> 10.240.1.10:80/tcp" \
 	nt_http_ok "$VFW_NS_VNET" "http://$VFW_TOPO_SERVER/"
 expect_hit no-ssh-in "denied: client -> 10.240.1.10:22/tcp" \
