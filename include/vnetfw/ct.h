@@ -24,6 +24,9 @@
 #ifndef VNETFW_CT_H
 #define VNETFW_CT_H
 
+#include <rte_branch_prediction.h>
+#include <rte_tcp.h>
+
 #include "vnetfw/common.h"
 #include "vnetfw/config.h"
 #include "vnetfw/pkt.h"
@@ -123,8 +126,11 @@ int vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
  * VFW_DROP_CT_INVALID; e.g. a SYN on a closed session is treated as a new
  * flow by the caller after vfw_ct_delete()).
  */
-int vfw_ct_update(struct vfw_ct *ct, uint32_t idx, unsigned int d,
-		  uint8_t tcp_flags, uint64_t now);
+static inline int vfw_ct_update(struct vfw_ct *ct, uint32_t idx,
+				unsigned int d, uint8_t tcp_flags, uint64_t now);
+/** vfw_ct_update() for the packets its inline fast path does not take. */
+int vfw_ct_update_slow(struct vfw_ct *ct, uint32_t idx, unsigned int d,
+		       uint8_t tcp_flags, uint64_t now);
 
 /** True if a TCP packet with these flags may open a session (SYN w/o ACK,
  * or anything when tcp_loose). */
@@ -167,11 +173,49 @@ int vfw_ct_frag_record(struct vfw_ct *ct, const struct vfw_flow_key *key,
 int vfw_ct_frag_lookup(struct vfw_ct *ct, struct vfw_flow_key *key,
 		       uint32_t frag_id, uint64_t now);
 
-/* inline implementation: struct vfw_ct's first member is the session array */
+/*
+ * Inline implementation. struct vfw_ct (opaque, lib/ct) starts with this:
+ * what the per-packet fast path reads.
+ */
+struct vfw_ct_hot {
+	struct vfw_session *sessions;
+	uint64_t tmo[VFW_CT_STATE_MAX];  /**< timeout of each state, ticks */
+};
+
 static inline struct vfw_session *
 vfw_ct_session(struct vfw_ct *ct, uint32_t idx)
 {
-	return &(*(struct vfw_session **)ct)[idx];
+	return &((struct vfw_ct_hot *)(void *)ct)->sessions[idx];
+}
+
+/* States in which a packet changes nothing but counters and expiry. */
+#define VFW_CT_STATELESS_ ((1u << VFW_CT_UDP_REPLIED) | (1u << VFW_CT_ICMP) | \
+			   (1u << VFW_CT_OTHER))
+
+static inline int
+vfw_ct_update(struct vfw_ct *ct, uint32_t idx, unsigned int d,
+	      uint8_t tcp_flags, uint64_t now)
+{
+	const struct vfw_ct_hot *h = (const struct vfw_ct_hot *)(void *)ct;
+	struct vfw_session *s = &h->sessions[idx];
+	unsigned int st = s->state;
+
+	d &= 1;
+	/*
+	 * The common packets, inline: data and ACKs of an established TCP
+	 * connection (ACK without FIN, SYN or RST), any packet of a flow
+	 * whose state no packet changes, and UDP before the first reply.
+	 * Everything else goes through the state machine (ct_state.c).
+	 */
+	if (likely(((VFW_CT_STATELESS_ | (d == 0 ? 1u << VFW_CT_UDP : 0)) >> st) & 1) ||
+	    (st == VFW_CT_TCP_ESTABLISHED &&
+	     (tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_SYN_FLAG |
+			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_ACK_FLAG)) {
+		s->packets[d]++;
+		s->expire = now + h->tmo[st];
+		return 0;
+	}
+	return vfw_ct_update_slow(ct, idx, d, tcp_flags, now);
 }
 
 #ifdef __cplusplus

@@ -19,8 +19,10 @@
 
 _Static_assert(sizeof(struct vfw_session) == 2 * RTE_CACHE_LINE_SIZE,
 	       "a session is two cache lines");
-_Static_assert(offsetof(struct vfw_ct, sessions) == 0,
-	       "vfw_ct_session() reads the session array at offset 0");
+_Static_assert(offsetof(struct vfw_ct, sessions) ==
+	       offsetof(struct vfw_ct_hot, sessions) &&
+	       offsetof(struct vfw_ct, tmo) == offsetof(struct vfw_ct_hot, tmo),
+	       "struct vfw_ct starts as struct vfw_ct_hot (ct.h)");
 
 static inline uint32_t
 hit_data(uint32_t idx, unsigned int dir)

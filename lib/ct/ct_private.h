@@ -191,11 +191,12 @@ ct_key_eq(const struct vfw_flow_key *a, const struct vfw_flow_key *b)
 }
 
 struct vfw_ct {
-	/* Must stay first: vfw_ct_session() in ct.h reads it blindly. */
+	/* Must stay first, as struct vfw_ct_hot in ct.h lays them out: the
+	 * inline functions there read them blindly. tmo[] is the per-state
+	 * expiry in ticks, indexed by enum vfw_ct_state. */
 	struct vfw_session *sessions;
-	struct ct_table tbl;
-	/* Per-state expiry in ticks, indexed by enum vfw_ct_state. */
 	uint64_t tmo[VFW_CT_STATE_MAX];
+	struct ct_table tbl;
 	bool tcp_loose;
 	uint32_t max_sessions;
 	uint32_t n_free;       /**< entries on free_stack */

@@ -203,8 +203,8 @@ tcp_update(struct vfw_ct *ct, struct vfw_session *s, unsigned int d,
 }
 
 int
-vfw_ct_update(struct vfw_ct *ct, uint32_t idx, unsigned int d,
-	      uint8_t tcp_flags, uint64_t now)
+vfw_ct_update_slow(struct vfw_ct *ct, uint32_t idx, unsigned int d,
+		   uint8_t tcp_flags, uint64_t now)
 {
 	struct vfw_session *s = &ct->sessions[idx];
 	int ret;

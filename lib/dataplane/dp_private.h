@@ -17,6 +17,18 @@
 
 struct vfw_dp;
 
+/*
+ * Per-worker cache of neighbor slots for next hops that are not a route's
+ * gateway (on-link destinations), so that a burst to a few hosts does not
+ * pay a hash lookup per packet. Direct-mapped; a stale entry is harmless
+ * because vfw_neigh_mac() checks that the slot still holds the address.
+ */
+#define VFW_NEIGH_CACHE 256
+struct vfw_neigh_cache_entry {
+	uint32_t ip;       /* network order; 0: empty */
+	int32_t slot;
+};
+
 struct vfw_worker {
 	/* hot, read-mostly */
 	unsigned int id;
@@ -52,6 +64,7 @@ struct vfw_worker {
 	bool reeval_active;
 
 	struct vfw_dp_stats stats;
+	struct vfw_neigh_cache_entry neigh_cache[VFW_NEIGH_CACHE];
 } __rte_cache_aligned;
 
 struct vfw_pending {

@@ -52,6 +52,32 @@ tx(struct vfw_worker *w, uint8_t role, struct rte_mbuf *m)
 					       (uint16_t)w->id, w->txb[role], m);
 }
 
+/* Transmit n packets on port role; the bench/fuzz hook gets them at once. */
+static inline void
+tx_burst(struct vfw_worker *w, uint8_t role, struct rte_mbuf **pkts,
+	 unsigned int n)
+{
+	uint16_t port_id = w->ports[role].port_id;
+	uint64_t sent = 0;
+	unsigned int i;
+
+	if (n == 0)
+		return;
+	if (unlikely(w->tx_hook != NULL)) {
+		w->tx_hook(w->tx_hook_arg, role, pkts, (uint16_t)n);
+		w->stats.tx[role] += n;
+		return;
+	}
+	if (unlikely(!w->io)) {
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		sent += rte_eth_tx_buffer(port_id, (uint16_t)w->id, w->txb[role],
+					  pkts[i]);
+	w->stats.tx[role] += sent;
+}
+
 void
 vfw_dp_flush(struct vfw_worker *w)
 {
@@ -124,6 +150,29 @@ echo_reply(struct vfw_worker *w, struct rte_mbuf *m, struct vfw_pkt_meta *meta,
 
 /* ---------------- route, rewrite, transmit ---------------- */
 
+/*
+ * IPv4 header checksum after a TTL decrement: RFC 1624 eqn. 3 with the
+ * change folded into a constant. The TTL is the high byte of its 16-bit
+ * word, so the word drops by 0x0100 (in network order) and ~m + m' is
+ * 0xffff - 0x0100 whatever m was. Same result as vfw_csum_update16().
+ */
+static inline rte_be16_t
+csum_ttl_dec(rte_be16_t csum)
+{
+	uint32_t s = (uint16_t)~csum +
+		     (uint32_t)(0xffffu - rte_cpu_to_be_16(0x0100));
+
+	s = (s & 0xffff) + (s >> 16);
+	return (rte_be16_t)~s;
+}
+
+static inline unsigned int
+neigh_cache_idx(uint32_t ip_be)
+{
+	return (ip_be * 0x9e3779b1u) >> 24;  /* VFW_NEIGH_CACHE = 256 */
+}
+_Static_assert(VFW_NEIGH_CACHE == 256, "neigh_cache_idx() takes 8 bits");
+
 static void
 route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	     struct rte_mbuf **pkts, unsigned int n)
@@ -134,8 +183,10 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	int32_t slot[VFW_BURST], found[VFW_BURST];
 	struct rte_ether_addr mac[VFW_BURST];
 	uint8_t port[VFW_BURST], find_of[VFW_BURST];
+	struct rte_mbuf *txq[VFW_PORT_MAX][VFW_BURST];
+	unsigned int ntx[VFW_PORT_MAX] = { 0 };
 	uint64_t *route_hits = p->ctr[w->id].route_hits;
-	unsigned int i, k, nout = 0, nfind = 0;
+	unsigned int i, k, r, nout = 0, nfind = 0;
 
 	if (n == 0)
 		return;
@@ -149,7 +200,6 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
 		const struct vfw_nexthop *h = nh[i];
 		struct rte_ipv4_hdr *ip;
-		uint16_t old;
 
 		if (unlikely(h == NULL)) {
 			drop(w, m, VFW_DROP_NO_ROUTE);
@@ -165,10 +215,8 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 			drop(w, m, VFW_DROP_TTL_EXPIRED);
 			continue;
 		}
-		old = *(uint16_t *)&ip->time_to_live;
 		ip->time_to_live--;
-		ip->hdr_checksum = vfw_csum_update16(ip->hdr_checksum, old,
-						     *(uint16_t *)&ip->time_to_live);
+		ip->hdr_checksum = csum_ttl_dec(ip->hdr_checksum);
 		out[nout] = m;
 		port[nout] = h->port;
 		nh_ip[nout] = h->gw != 0 ? h->gw : meta->key.dst[0];
@@ -178,8 +226,26 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		nout++;
 	}
 
-	/* pass 2: MACs; one bulk hash lookup for those not cached */
+	/*
+	 * pass 2: MACs. A gateway's slot is in its next hop; other next hops
+	 * (on-link destinations) go through the worker's slot cache, and one
+	 * bulk hash lookup per burst finds the rest.
+	 */
 	for (k = 0; k < nout; k++) {
+		if (slot[k] < 0) {
+			const struct vfw_neigh_cache_entry *e =
+				&w->neigh_cache[neigh_cache_idx(nh_ip[k])];
+
+			if (e->ip == nh_ip[k])
+				slot[k] = e->slot;
+		}
+		/* Packets to the next hop of the packet before need no second
+		 * look at the table: that one is as valid now. */
+		if (k > 0 && slot[k] >= 0 && slot[k] == slot[k - 1] &&
+		    nh_ip[k] == nh_ip[k - 1]) {
+			mac[k] = mac[k - 1];
+			continue;
+		}
 		if (slot[k] >= 0 && vfw_neigh_mac(w->neigh, slot[k], nh_ip[k], &mac[k]))
 			continue;
 		find_of[nfind] = (uint8_t)k;
@@ -194,8 +260,11 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 			    !vfw_neigh_mac(w->neigh, found[i], nh_ip[k], &mac[k]))
 				continue;
 			slot[k] = found[i];
+			w->neigh_cache[neigh_cache_idx(nh_ip[k])] =
+				(struct vfw_neigh_cache_entry){ nh_ip[k], found[i] };
 		}
 	}
+	/* pass 3: L2 rewrite, one transmit call per egress port */
 	for (k = 0; k < nout; k++) {
 		struct rte_mbuf *m = out[k];
 		struct rte_ether_hdr *eth;
@@ -211,9 +280,11 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		rte_ether_addr_copy(&mac[k], &eth->dst_addr);
 		rte_ether_addr_copy(&w->ports[port[k]].mac, &eth->src_addr);
-		w->stats.ev[VFW_EV_FORWARDED]++;
-		tx(w, port[k], m);
+		txq[port[k]][ntx[port[k]]++] = m;
 	}
+	w->stats.ev[VFW_EV_FORWARDED] += ntx[VFW_PORT_VNET] + ntx[VFW_PORT_CLUSTER];
+	for (r = 0; r < VFW_PORT_MAX; r++)
+		tx_burst(w, (uint8_t)r, txq[r], ntx[r]);
 }
 
 /* ---------------- packets of known sessions ---------------- */

@@ -66,14 +66,6 @@ st32(void *p, uint32_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
-static inline bool
-tuple_equal(const struct vfw_flow_key *a, const struct vfw_flow_key *b)
-{
-	return memcmp(a->src, b->src, sizeof(a->src)) == 0 &&
-	       memcmp(a->dst, b->dst, sizeof(a->dst)) == 0 &&
-	       a->sport == b->sport && a->dport == b->dport;
-}
-
 /* Fold a 32-bit address change into a checksum (nothing if equal). */
 static inline uint16_t
 csum_addr(uint16_t csum, uint32_t old, uint32_t new_)
@@ -81,56 +73,69 @@ csum_addr(uint16_t csum, uint32_t old, uint32_t new_)
 	return old == new_ ? csum : vfw_csum_update32(csum, old, new_);
 }
 
-static inline uint16_t
-csum_word(uint16_t csum, uint16_t old, uint16_t new_)
+/*
+ * One's-complement arithmetic in one pass: the sum of ~old + new over every
+ * changed word is formed once (32-bit words summed in 64 bits, which is the
+ * same sum modulo 0xffff as their 16-bit halves) and folded into each
+ * checksum that covers those words, instead of one RFC 1624 update per
+ * 16-bit field and per checksum. The result equals the per-field updates
+ * exactly: both end in the unique representative in [1, 0xffff] of the
+ * same sum, so a full recomputation gives the same value too.
+ */
+static inline uint64_t
+delta32(uint32_t old, uint32_t new_)
 {
-	return old == new_ ? csum : vfw_csum_update16(csum, old, new_);
+	return (uint64_t)(uint32_t)~old + new_;
+}
+
+/* ~(~c + d) with end-around carries: the checksum c after changes d. */
+static inline uint16_t
+csum_apply(uint16_t c, uint64_t d)
+{
+	uint64_t s = (uint64_t)(uint16_t)~c + d;
+
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
 }
 
 /*
  * L4 part of an IPv4 rewrite: ports / echo identifier and the L4 checksum
  * (which for TCP and UDP also covers the addresses through the pseudo
- * header). Called for unfragmented packets and first fragments only; the
- * first fragment carries the checksum of the whole datagram, so adjusting
- * it here for the address change is what keeps the reassembled datagram
- * valid while later fragments only get new addresses.
+ * header: d_addr). Called for unfragmented packets and first fragments
+ * only; the first fragment carries the checksum of the whole datagram, so
+ * adjusting it here for the address change is what keeps the reassembled
+ * datagram valid while later fragments only get new addresses.
  */
-static void
-rewrite4_l4(uint8_t *l4, uint32_t avail, uint8_t proto, uint32_t osrc,
-	    uint32_t odst, const struct vfw_flow_key *to)
+static inline void
+rewrite4_l4(uint8_t *l4, uint32_t avail, uint8_t proto, uint64_t d_addr,
+	    const struct vfw_flow_key *to)
 {
-	uint16_t c, sp, dp, id, nid;
+	uint32_t op, np;
+	uint16_t c, id, nid;
 
+	memcpy(&np, &to->sport, sizeof(np));
 	switch (proto) {
 	case IPPROTO_TCP:
 		if (unlikely(avail < TCP_CSUM_OFF + 2))
 			return;
-		sp = ld16(l4);
-		dp = ld16(l4 + 2);
+		op = ld32(l4);
 		c = ld16(l4 + TCP_CSUM_OFF);
-		c = csum_addr(c, osrc, to->src[0]);
-		c = csum_addr(c, odst, to->dst[0]);
-		c = csum_word(c, sp, to->sport);
-		c = csum_word(c, dp, to->dport);
-		st16(l4, to->sport);
-		st16(l4 + 2, to->dport);
-		st16(l4 + TCP_CSUM_OFF, c);
+		st32(l4, np);
+		st16(l4 + TCP_CSUM_OFF, csum_apply(c, d_addr + delta32(op, np)));
 		break;
 	case IPPROTO_UDP:
 		if (unlikely(avail < UDP_CSUM_OFF + 2))
 			return;
-		sp = ld16(l4);
-		dp = ld16(l4 + 2);
-		st16(l4, to->sport);
-		st16(l4 + 2, to->dport);
+		op = ld32(l4);
+		st32(l4, np);
 		c = ld16(l4 + UDP_CSUM_OFF);
 		/* 0 means "no checksum" over IPv4: it must stay 0. */
 		if (c == 0)
 			break;
-		c = csum_addr(c, osrc, to->src[0]);
-		c = csum_addr(c, odst, to->dst[0]);
-		c = csum_word(c, sp, to->sport);
-		c = csum_word(c, dp, to->dport);
+		c = csum_apply(c, d_addr + delta32(op, np));
 		/* A computed 0 is sent as its other one's-complement form. */
 		if (c == 0)
 			c = 0xffff;
@@ -160,6 +165,22 @@ rewrite4_l4(uint8_t *l4, uint32_t avail, uint8_t proto, uint32_t osrc,
 	}
 }
 
+/* Addresses and ports of two keys equal (bytes 4..39: src, dst, ports). */
+static inline bool
+tuple_equal(const struct vfw_flow_key *a, const struct vfw_flow_key *b)
+{
+	const uint8_t *x = (const uint8_t *)a + 4, *y = (const uint8_t *)b + 4;
+	uint64_t d = (uint64_t)(ld32(x + 32) ^ ld32(y + 32)), u, v;
+	unsigned int i;
+
+	for (i = 0; i < 32; i += 8) {
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		d |= u ^ v;
+	}
+	return d == 0;
+}
+
 void
 vfw_nat_rewrite(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
 		const struct vfw_flow_key *to)
@@ -167,7 +188,7 @@ vfw_nat_rewrite(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
 	uint32_t len = rte_pktmbuf_data_len(m);
 	uint32_t l3off = meta->l2_len, l4off;
 	uint32_t osrc, odst;
-	uint16_t ipc;
+	uint64_t d_addr;
 	uint8_t *ip;
 
 	if (tuple_equal(&meta->key, to))
@@ -189,20 +210,17 @@ vfw_nat_rewrite(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
 	ip = rte_pktmbuf_mtod_offset(m, uint8_t *, l3off);
 	osrc = ld32(ip + 12);
 	odst = ld32(ip + 16);
+	d_addr = delta32(osrc, to->src[0]) + delta32(odst, to->dst[0]);
 
 	if (!(meta->flags & VFW_PF_FRAG_LATER)) {
 		l4off = l3off + meta->l3_len;
-		rewrite4_l4(ip + meta->l3_len, len - l4off, ip[9], osrc, odst,
-			    to);
+		rewrite4_l4(ip + meta->l3_len, len - l4off, ip[9], d_addr, to);
 	}
 
 	if (osrc != to->src[0] || odst != to->dst[0]) {
-		ipc = ld16(ip + 10);
-		ipc = csum_addr(ipc, osrc, to->src[0]);
-		ipc = csum_addr(ipc, odst, to->dst[0]);
+		st16(ip + 10, csum_apply(ld16(ip + 10), d_addr));
 		st32(ip + 12, to->src[0]);
 		st32(ip + 16, to->dst[0]);
-		st16(ip + 10, ipc);
 	}
 	meta->key = *to;
 }
