@@ -624,14 +624,79 @@ icmp_error(struct vfw_worker *w, struct rte_mbuf *m, struct vfw_pkt_meta *meta)
 
 /* ---------------- the pipeline ---------------- */
 
+/*
+ * Is the first fragment of meta's datagram among pkts[0..n) (parsed, not
+ * yet judged)? A sender emits a datagram's fragments back to back, so the
+ * first one is usually in the same burst as the others, and the session
+ * stages record it only after this burst's parse pass.
+ */
+static bool
+first_fragment_before(struct rte_mbuf *const *pkts, unsigned int n,
+		      const struct vfw_pkt_meta *meta)
+{
+	unsigned int j;
+
+	for (j = 0; j < n; j++) {
+		const struct vfw_pkt_meta *f = vfw_pkt_meta(pkts[j]);
+
+		if ((f->flags & (VFW_PF_FRAG | VFW_PF_FRAG_LATER)) == VFW_PF_FRAG &&
+		    f->frag_id == meta->frag_id &&
+		    f->key.proto == meta->key.proto && f->key.af == meta->key.af &&
+		    memcmp(f->key.src, meta->key.src, sizeof(f->key.src)) == 0 &&
+		    memcmp(f->key.dst, meta->key.dst, sizeof(f->key.dst)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Non-first fragments that follow their first fragment in the same burst:
+ * looked up again once the session stages have recorded it.
+ */
+static void
+late_fragments(struct vfw_worker *w, struct rte_mbuf **late, unsigned int n,
+	       uint64_t now, struct rte_mbuf **fwd, unsigned int *nf)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = late[i];
+		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
+		const struct vfw_flow_key *kp = &meta->key;
+		int32_t hit;
+
+		if (vfw_ct_frag_lookup(w->ct, &meta->key, meta->frag_id, now) < 0) {
+			drop(w, m, VFW_DROP_FRAG_NO_FIRST);
+			continue;
+		}
+		vfw_ct_lookup_bulk(w->ct, &kp, &hit, 1);
+		if (hit < 0) {
+			/* its first fragment made no session */
+			drop(w, m, VFW_DROP_FRAG_NO_FIRST);
+			continue;
+		}
+		switch (session_packet(w, m, meta, hit, now)) {
+		case SP_FORWARD:
+			fwd[(*nf)++] = m;
+			break;
+		case SP_NEW: /* needs a SYN: not on a later fragment */
+			drop(w, m, VFW_DROP_CT_INVALID);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 static void
 process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 	      struct rte_mbuf **pkts, unsigned int n, uint64_t now)
 {
 	struct rte_mbuf *ct_pkts[VFW_BURST], *miss[VFW_BURST], *fwd[VFW_BURST];
+	struct rte_mbuf *late[VFW_BURST];
 	const struct vfw_flow_key *keys[VFW_BURST];
 	int32_t hits[VFW_BURST];
-	unsigned int i, nct = 0, nm = 0, nf = 0;
+	unsigned int i, nct = 0, nm = 0, nf = 0, nlate = 0;
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -681,7 +746,11 @@ process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 			     meta->key.proto == IPPROTO_ICMP) &&
 			    vfw_ct_frag_lookup(w->ct, &meta->key, meta->frag_id,
 					       now) < 0) {
-				drop(w, m, VFW_DROP_FRAG_NO_FIRST);
+				/* out of order (first not seen yet): drop */
+				if (first_fragment_before(ct_pkts, nct, meta))
+					late[nlate++] = m;
+				else
+					drop(w, m, VFW_DROP_FRAG_NO_FIRST);
 				continue;
 			}
 		}
@@ -717,6 +786,8 @@ process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 	}
 	if (nm != 0)
 		new_flows(w, p, miss, nm, now, fwd, &nf);
+	if (unlikely(nlate != 0))
+		late_fragments(w, late, nlate, now, fwd, &nf);
 	route_and_tx(w, p, fwd, nf);
 }
 

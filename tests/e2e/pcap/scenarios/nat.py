@@ -432,10 +432,7 @@ def fragments_hairpin(s):
     s.expect_drop("fragment_without_first", 0)
 
 
-@scenario("nat-fragments-same-burst", config=CONFIG,
-          xfail="later fragments in the same rx burst as their first fragment are "
-          "dropped (fragment_without_first): process_chunk() looks them up in the "
-          "fragment table before the first fragment is recorded")
+@scenario("nat-fragments-same-burst", config=CONFIG)
 def fragments_same_burst(s):
     """Fragments as any sender sends them, back to back (so in one rx
     burst): a new DNAT flow whose first datagram is fragmented, and a
