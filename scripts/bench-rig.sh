@@ -1,0 +1,654 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The rig benchmark: vnetfw against DPDK's own forwarders, on the same
+# pcaps, in the same run, one worker core each (EAL -l 0,1: main lcore 0,
+# worker lcore 1; l3fwd -l 1, see --l3fwd-lcores):
+#   testpmd  io     dpdk-testpmd --forward-mode=io (no packet processing)
+#   l3fwd    acl    DPDK's examples/l3fwd --lookup=acl, built from dpdk-doc's
+#                   sources, with the same 10k rules as vnetfw "full"
+#   vnetfw   route  config/bench-route.yaml: permissive policy, 256 routes
+#   vnetfw   full   config/bench.yaml: 10k rules, SNAT/DNAT, 256 routes
+# Every app gets two net_pcap ports replaying vfw-pktgen pcaps forever
+# (infinite_rx=1; no tx_pcap, so transmitted packets are dropped by the
+# PMD). Throughput is what the app transmits over a window after a
+# warm-up, read from DPDK telemetry (/ethdev/stats) - the same counters for
+# every app - and per CPU-second of the worker thread, since on a shared
+# machine the worker does not get its core to itself. Prints a table
+# (Mpps per worker core, forwarded %, ratios) and
+# writes build/bench-rig.json. A figure printer, not a pass/fail test:
+# exits 0 when every app forwarded packets, 1 when one failed to start or
+# forwarded nothing, 2 on usage errors. Method: docs/PERFORMANCE.md.
+#
+# Usage: scripts/bench-rig.sh [OPTIONS]        (as root)
+#   --quick          smoke run: 1 repetition, 1 s warm-up, 3 s window
+#   --seconds N      measurement window per run (default 10)
+#   --warmup N       seconds of traffic before the window (default 2)
+#   --reps N         repetitions, median reported (default 3)
+#   --flows N        flows per direction (default 4000)
+#   --size B|imix    frame size with FCS (default 64)
+#   --proto P        udp|tcp|icmp|mix|T:U:I (default mix)
+#   --rules N        security rules of the full profile (default 10000)
+#   --apps LIST      comma list of testpmd,l3fwd,route,full (default all)
+#   --l3fwd-lcores L l3fwd's EAL -l: 1 (default; its forwarding lcore is
+#                    the main lcore, on CPU 1) or 0,1 (an idle main lcore
+#                    on CPU 0 that busy-waits, see docs/PERFORMANCE.md)
+#   --no-huge        run DPDK with --no-huge -m 2048 even if hugepages exist
+#   --json FILE      results file (default build/bench-rig.json)
+#   --keep           keep the work directory (pcaps, rules, logs)
+set -euo pipefail
+
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/hugepages.sh
+. "$VFW_ROOT/scripts/lib/hugepages.sh"
+# shellcheck source=lib/proc.sh
+. "$VFW_ROOT/scripts/lib/proc.sh"
+
+PACKAGES=(dpdk dpdk-dev libdpdk-dev dpdk-doc libpcap-dev libyaml-dev
+	libnuma-dev meson ninja-build pkg-config python3 gcc)
+L3FWD_SRC=/usr/share/dpdk/examples
+
+usage() {
+	sed -n '4,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'
+	exit "${1:-0}"
+}
+
+quick=0 seconds=10 warmup=2 reps=3 flows=4000 size=64 proto=mix rules=10000
+apps=testpmd,l3fwd,route,full no_huge=0 keep=0 json='' l3fwd_lcores=1
+seconds_set=0 warmup_set=0 reps_set=0
+need_arg() { [[ $# -ge 2 && -n $2 ]] || { vfw_err "$1 needs a value"; usage 2; }; }
+posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { vfw_err "$1: '$2' is not a positive integer"; exit 2; }; }
+while (($#)); do
+	case $1 in
+	--quick) quick=1 ;;
+	--seconds) need_arg "$@"; posint "$1" "$2"; seconds=$2; seconds_set=1; shift ;;
+	--warmup) need_arg "$@"; posint "$1" "$2"; warmup=$2; warmup_set=1; shift ;;
+	--reps) need_arg "$@"; posint "$1" "$2"; reps=$2; reps_set=1; shift ;;
+	--flows) need_arg "$@"; posint "$1" "$2"; flows=$2; shift ;;
+	--size) need_arg "$@"; size=$2; shift ;;
+	--proto) need_arg "$@"; proto=$2; shift ;;
+	--rules) need_arg "$@"; posint "$1" "$2"; rules=$2; shift ;;
+	--apps) need_arg "$@"; apps=$2; shift ;;
+	--l3fwd-lcores)
+		need_arg "$@"
+		[[ $2 == 1 || $2 == 0,1 ]] || { vfw_err "--l3fwd-lcores takes 1 or 0,1"; exit 2; }
+		l3fwd_lcores=$2
+		shift
+		;;
+	--no-huge) no_huge=1 ;;
+	--json) need_arg "$@"; json=$2; shift ;;
+	--keep) keep=1 ;;
+	-h | --help) usage 0 ;;
+	*) vfw_err "unknown option: $1"; usage 2 ;;
+	esac
+	shift
+done
+if ((quick)); then
+	((seconds_set)) || seconds=3
+	((warmup_set)) || warmup=1
+	((reps_set)) || reps=1
+fi
+IFS=, read -r -a APPS <<<"$apps"
+for a in "${APPS[@]}"; do
+	[[ $a =~ ^(testpmd|l3fwd|route|full)$ ]] ||
+		{ vfw_err "--apps: '$a' is not testpmd, l3fwd, route or full"; exit 2; }
+done
+
+vfw_need_root
+cd "$VFW_ROOT"
+BUILD=$(vfw_build_dir)
+json=${json:-$BUILD/bench-rig.json}
+RUN_ID=$(vfw_run_id)
+WORK=$(mktemp -d /tmp/vfw-bench-rig.XXXXXX)
+PREFIXES=()
+
+cleanup() {
+	local rc=$? p
+	trap - EXIT INT TERM
+	vfw_stop_all 2>/dev/null || true
+	if [[ -n ${L3FWD_BUILD_PID:-} ]]; then
+		kill "$L3FWD_BUILD_PID" 2>/dev/null || true
+		wait "$L3FWD_BUILD_PID" 2>/dev/null || true
+	fi
+	for p in "${PREFIXES[@]}"; do
+		rm -rf "/var/run/dpdk/$p"
+		rm -f "$VFW_HUGE_MNT/${p}map_"* 2>/dev/null || true
+	done
+	if ((keep)); then
+		vfw_info "work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- 1. packages, project build, tools ------------------------------------
+
+install_packages() {
+	local missing=() p status
+	for p in "${PACKAGES[@]}"; do
+		status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+		[[ $status == installed ]] || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	vfw_info "packages: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+install_packages
+
+VNETFW=$(vfw_bin)
+VNETFWCTL=$(vfw_ctl_bin)
+PKTGEN=$BUILD/tools/pktgen/vfw-pktgen
+RULEGEN=$VFW_ROOT/tools/pktgen/vfw-rulegen
+need_vnetfw=0
+for a in "${APPS[@]}"; do [[ $a == route || $a == full ]] && need_vnetfw=1; done
+
+if [[ ! -f $BUILD/build.ninja ]]; then
+	vfw_info "no build in $BUILD: running scripts/setup.sh"
+	"$VFW_ROOT/scripts/setup.sh"
+elif ((!quick)) || [[ ! -x $VNETFW || ! -x $VNETFWCTL ]]; then
+	# benchmark the current sources; a --quick run with binaries present
+	# skips this to stay short
+	vfw_info "ninja -C $BUILD"
+	if ! ninja -C "$BUILD" >"$WORK/ninja.log" 2>&1; then
+		tail -20 "$WORK/ninja.log" >&2
+		[[ -x $VNETFW && -x $VNETFWCTL ]] ||
+			vfw_die "build failed (log above)"
+		vfw_warn "build failed (log above); benchmarking the binaries already in $BUILD"
+	fi
+fi
+if ((need_vnetfw)) && [[ ! -x $VNETFW || ! -x $VNETFWCTL ]]; then
+	vfw_die "$VNETFW or $VNETFWCTL is missing after the build"
+fi
+# vfw-pktgen is built by meson (tools/); until then, or in an older build
+# directory, compile the one file here.
+if [[ ! -x $PKTGEN ]]; then
+	PKTGEN=$WORK/vfw-pktgen
+	# shellcheck disable=SC2046
+	gcc -O2 -std=gnu11 -Wall -Wextra -o "$PKTGEN" "$VFW_ROOT/tools/pktgen/pktgen.c" \
+		$(pkg-config --cflags --libs libpcap) ||
+		vfw_die "cannot build tools/pktgen/pktgen.c (libpcap-dev?)"
+fi
+TESTPMD=$(command -v dpdk-testpmd || true)
+[[ -n $TESTPMD ]] || vfw_die "dpdk-testpmd not found (Debian package dpdk)"
+DPDK_VERSION=$(pkg-config --modversion libdpdk)
+
+# l3fwd: a copy of dpdk-doc's example sources in a temporary directory,
+# compiled exactly like the example's Makefile does (-O3 plus libdpdk's
+# pkg-config flags; vnetfw gets the same -march from that pkg-config), and
+# cached in the build directory so a --quick run need not compile it.
+# One change to the copy: l3fwd asks every port for Rx checksum offload
+# unconditionally and net_pcap offers none, so rte_eth_dev_configure()
+# fails; the copy masks the request with the device's capabilities (as
+# l3fwd already does for RSS). The ACL path never reads the checksum flags.
+L3FWD_PATCH_ID=rxoffload-mask-1
+L3FWD=$BUILD/bench-rig/l3fwd-$DPDK_VERSION-$L3FWD_PATCH_ID/l3fwd
+L3FWD_BUILD_PID=
+build_l3fwd() {
+	local cache src=$WORK/l3fwd-src cflags libs
+	cache=$(dirname "$L3FWD")
+	[[ -f $L3FWD_SRC/l3fwd/main.c ]] ||
+		vfw_die "$L3FWD_SRC/l3fwd not found (Debian package dpdk-doc)"
+	vfw_info "building l3fwd from $L3FWD_SRC/l3fwd (once; cached in $cache)"
+	mkdir -p "$src"
+	cp -r "$L3FWD_SRC/l3fwd" "$L3FWD_SRC/common" "$src/"
+	sed -i \
+		-e 's/local_port_conf\.rx_adv_conf\.rss_conf\.rss_hf &=/local_port_conf.rxmode.offloads \&= dev_info.rx_offload_capa; &/' \
+		-e 's/rxq_conf\.offloads = port_conf\.rxmode\.offloads;/rxq_conf.offloads = port_conf.rxmode.offloads \& dev_info.rx_offload_capa;/' \
+		"$src/l3fwd/main.c"
+	[[ $(grep -c 'rx_offload_capa' "$src/l3fwd/main.c") -eq 2 ]] ||
+		vfw_die "l3fwd main.c changed shape; cannot mask its Rx offload request (see $0)"
+	cflags="-O3 $(pkg-config --cflags libdpdk) -DALLOW_EXPERIMENTAL_API -I../common"
+	libs=$(pkg-config --libs libdpdk)
+	(
+		cd "$src/l3fwd"
+		for f in main.c l3fwd_acl.c l3fwd_lpm.c l3fwd_fib.c l3fwd_em.c \
+			l3fwd_event.c l3fwd_event_generic.c l3fwd_event_internal_port.c; do
+			echo "$f"
+		done | xargs -P "$(nproc)" -I{} sh -c "cc $cflags -c {} -o {}.o"
+		# shellcheck disable=SC2086
+		cc -o l3fwd ./*.o $libs
+	) >"$WORK/l3fwd-build.log" 2>&1 || {
+		tail -20 "$WORK/l3fwd-build.log" >&2
+		vfw_die "l3fwd build failed (log above)"
+	}
+	mkdir -p "$cache"
+	cp "$src/l3fwd/l3fwd" "$L3FWD.tmp" && mv "$L3FWD.tmp" "$L3FWD"
+}
+# wait_l3fwd: the binary is there (the background build, if any, is done).
+wait_l3fwd() {
+	if [[ -n $L3FWD_BUILD_PID ]]; then
+		wait "$L3FWD_BUILD_PID" || vfw_die "l3fwd build failed"
+		L3FWD_BUILD_PID=
+	fi
+	[[ -x $L3FWD ]] || vfw_die "l3fwd build failed"
+}
+RUN_ORDER=("${APPS[@]}")
+for a in "${APPS[@]}"; do
+	[[ $a == l3fwd ]] || continue
+	[[ -x $L3FWD && $L3FWD -nt $L3FWD_SRC/l3fwd/main.c ]] && break
+	if ((quick)); then
+		# A smoke run must stay short: compile on CPU 0 (the workers run
+		# on CPU 1) while the other apps run, and run l3fwd last.
+		(
+			taskset -pc 0 "$BASHPID" >/dev/null
+			build_l3fwd
+		) &
+		L3FWD_BUILD_PID=$!
+		RUN_ORDER=()
+		for b in "${APPS[@]}"; do [[ $b == l3fwd ]] || RUN_ORDER+=("$b"); done
+		RUN_ORDER+=(l3fwd)
+	else
+		build_l3fwd
+	fi
+done
+
+# --- 2. traffic and rules --------------------------------------------------
+
+VNET_PCAP=$WORK/vnet.pcap
+CLUSTER_PCAP=$WORK/cluster.pcap
+"$PKTGEN" --out "$VNET_PCAP" --dir vnet --flows "$flows" --size "$size" --proto "$proto"
+"$PKTGEN" --out "$CLUSTER_PCAP" --dir cluster --flows "$flows" --size "$size" --proto "$proto"
+"$VFW_PYTHON" "$RULEGEN" --profile full --rules "$rules" --base config/bench.yaml \
+	--yaml "$WORK/full.yaml" --control-socket "$WORK/full.sock" \
+	--l3fwd-ipv4 "$WORK/l3fwd-v4.rules" --l3fwd-ipv6 "$WORK/l3fwd-v6.rules"
+"$VFW_PYTHON" "$RULEGEN" --profile route --base config/bench-route.yaml \
+	--yaml "$WORK/route.yaml" --control-socket "$WORK/route.sock"
+if ((need_vnetfw)); then
+	for p in full route; do
+		"$VNETFW" -- -c "$WORK/$p.yaml" --check >"$WORK/check-$p.log" 2>&1 || {
+			cat "$WORK/check-$p.log" >&2
+			vfw_die "generated $p config does not validate"
+		}
+	done
+fi
+# net_pcap infinite_rx keeps the whole pcap in mbufs of the app's pool.
+# vnetfw sizes its pool from its queues (~9.8k mbufs with one worker).
+if ((2 * flows > 8000)); then
+	vfw_warn "2 x $flows packets may not fit vnetfw's mbuf pool (~9.8k with one worker)"
+fi
+
+# --- 3. memory -------------------------------------------------------------
+
+if ((!no_huge)) && vfw_hugepages_usable &&
+	(($(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo) >= 512)); then
+	MEM_MODE=hugepages
+	MEM_ARGS=(--huge-unlink)
+else
+	MEM_MODE=no-huge
+	MEM_ARGS=(--no-huge -m 2048)
+	((no_huge)) || vfw_warn "fewer than 512 free hugepages: running with --no-huge -m 2048"
+fi
+
+# --- 4. the telemetry sampler ----------------------------------------------
+
+cat >"$WORK/sample.py" <<'PY'
+# Reads /ethdev/stats of ports 0 and 1 from a DPDK process's telemetry
+# socket: waits until both ports receive, sleeps the warm-up, then takes
+# two snapshots SECONDS apart. Beside the packet counters it reads how
+# long the worker thread (the EAL thread of lcore 1) was on the CPU in
+# the window (/proc/PID/task/TID/schedstat, ns): on a shared machine the
+# worker gets less than a whole core, and packets per CPU-second of the
+# worker is the figure that other load disturbs least. Prints one JSON
+# object.
+import glob, json, os, re, socket, sys, time
+
+path, pid, t_launch, warmup, seconds, timeout = sys.argv[1:7]
+pid, t_launch = int(pid), float(t_launch)
+warmup, seconds, timeout = float(warmup), float(seconds), float(timeout)
+
+def alive():
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+def fail(msg):
+    print(json.dumps({"error": msg}))
+    sys.exit(1)
+
+def worker_tid():
+    """EAL names lcore 1's thread rte-worker-1 (lcore-worker-1 in newer
+    DPDK); failing that, the thread pinned to CPU 1 alone."""
+    pinned = None
+    for t in glob.glob(f"/proc/{pid}/task/*"):
+        try:
+            comm = open(t + "/comm").read().strip()
+            if re.fullmatch(r"(rte|lcore)-worker-1", comm):
+                return t
+            st = open(t + "/status").read()
+            if re.search(r"^Cpus_allowed_list:\s*1\s*$", st, re.M):
+                pinned = t
+        except OSError:
+            pass
+    return pinned
+
+def run_ns(task):
+    try:
+        run, wait = open(task + "/schedstat").read().split()[:2]
+        return int(run), int(wait)
+    except (OSError, TypeError, ValueError):
+        return None
+
+def steal_cpu1():
+    for line in open("/proc/stat"):
+        if line.startswith("cpu1 "):
+            f = line.split()
+            return int(f[8]) if len(f) > 8 else 0
+    return 0
+
+deadline = time.monotonic() + timeout
+sock = None
+while sock is None:
+    if not alive():
+        fail("the process exited during start-up")
+    if time.monotonic() > deadline:
+        fail(f"no telemetry socket {path} after {timeout:.0f} s")
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(path)
+        s.recv(1024)
+        sock = s
+    except OSError:
+        time.sleep(0.05)
+
+def query(cmd):
+    sock.send(cmd.encode())
+    return json.loads(sock.recv(1 << 16).decode())
+
+def snap():
+    out = []
+    for p in (0, 1):
+        st = query(f"/ethdev/stats,{p}").get("/ethdev/stats")
+        if not isinstance(st, dict):
+            fail(f"port {p}: no /ethdev/stats")
+        out.append(st)
+    return out
+
+# started = both ports have received (the app started them and polls)
+while True:
+    if not alive():
+        fail("the process exited during start-up")
+    if time.monotonic() > deadline:
+        fail(f"ports not receiving after {timeout:.0f} s")
+    try:
+        if all(s["ipackets"] > 0 for s in snap()):
+            break
+    except (OSError, ValueError, KeyError):
+        pass
+    time.sleep(0.05)
+startup = time.time() - t_launch
+task = worker_tid()
+time.sleep(warmup)
+c0, st0, t0, a = run_ns(task), steal_cpu1(), time.monotonic(), snap()
+time.sleep(seconds)
+b, t1, c1, st1 = snap(), time.monotonic(), run_ns(task), steal_cpu1()
+if not alive():
+    fail("the process exited during the measurement")
+dt = t1 - t0
+d = lambda k, p: b[p][k] - a[p][k]
+rx = [d("ipackets", p) for p in (0, 1)]
+tx = [d("opackets", p) for p in (0, 1)]
+r = {
+    "startup_s": round(startup, 2), "window_s": round(dt, 3),
+    "rx": rx, "tx": tx,
+    "rx_nombuf": [d("rx_nombuf", p) for p in (0, 1)],
+    "oerrors": [d("oerrors", p) for p in (0, 1)],
+    "mpps": sum(tx) / dt / 1e6, "rx_mpps": sum(rx) / dt / 1e6,
+    "fwd_pct": 100.0 * sum(tx) / sum(rx) if sum(rx) else 0.0,
+    "cpu1_steal_s": (st1 - st0) / os.sysconf("SC_CLK_TCK"),
+}
+if c0 and c1 and c1[0] > c0[0]:
+    cpu = (c1[0] - c0[0]) / 1e9
+    r.update(worker_cpu_s=round(cpu, 3), worker_cpu_share=cpu / dt,
+             worker_runq_wait_s=round((c1[1] - c0[1]) / 1e9, 3),
+             mpps_core=sum(tx) / cpu / 1e6)
+print(json.dumps(r))
+PY
+
+# --- 5. runs ---------------------------------------------------------------
+
+# The EAL line every app shares.
+# eal_args PREFIX [RX_COPIES [LCORES]]
+eal_args() {
+	local prefix=$1 copies=${2:-1} lcores=${3:-0,1} v c i
+	v=rx_pcap=$VNET_PCAP c=rx_pcap=$CLUSTER_PCAP
+	for ((i = 1; i < copies; i++)); do
+		v+=,rx_pcap=$VNET_PCAP c+=,rx_pcap=$CLUSTER_PCAP
+	done
+	EAL=(-l "$lcores" --file-prefix "$prefix" --no-pci "${MEM_ARGS[@]}"
+		--vdev "net_pcap0,$v,infinite_rx=1" --vdev "net_pcap1,$c,infinite_rx=1")
+}
+
+# app_cmd APP PREFIX: sets CMD for one run.
+app_cmd() {
+	local app=$1 prefix=$2 mbufs qsize
+	case $app in
+	testpmd)
+		eal_args "$prefix"
+		# the pool holds both pcaps (infinite_rx) plus the working set
+		mbufs=$((2 * flows + 16384))
+		# --stats-period keeps it running without stdin until SIGTERM
+		CMD=("$TESTPMD" "${EAL[@]}" -- --forward-mode=io --nb-cores=1
+			--rxq=1 --txq=1 --total-num-mbufs="$mbufs" --stats-period 3600)
+		;;
+	l3fwd)
+		if [[ $l3fwd_lcores == 0,1 ]]; then
+			# l3fwd opens one tx queue per lcore (2 here); a net_pcap
+			# port without tx_pcap has as many (dropping) tx queues as
+			# rx pcaps, so each port names its pcap twice; l3fwd polls
+			# rx queue 0 only (--config), the second is never set up.
+			eal_args "$prefix" 2 0,1
+		else
+			# -l 1: the main lcore is the forwarding lcore (l3fwd runs
+			# its loop on every lcore), nothing of l3fwd on CPU 0
+			eal_args "$prefix" 1 1
+		fi
+		# l3fwd sizes its pool from the queue sizes; make it hold both
+		# pcaps (pool >= 4 * qsize with one or two lcores)
+		qsize=$(((2 * flows + 4096 + 3) / 4))
+		CMD=("$L3FWD" "${EAL[@]}" -- -p 0x3 --config="(0,0,1),(1,0,1)"
+			--lookup=acl --rule_ipv4="$WORK/l3fwd-v4.rules"
+			--rule_ipv6="$WORK/l3fwd-v6.rules" --parse-ptype
+			--rx-queue-size "$qsize" --tx-queue-size "$qsize"
+			"--eth-dest=0,02:00:00:00:01:01" "--eth-dest=1,02:00:00:00:02:10")
+		;;
+	route | full)
+		eal_args "$prefix"
+		CMD=("$VNETFW" "${EAL[@]}" -- -c "$WORK/$app.yaml" --workers 1)
+		;;
+	esac
+}
+
+declare -A LABEL=([testpmd]="testpmd io" [l3fwd]="l3fwd acl" [route]="vnetfw route" [full]="vnetfw full")
+RESULTS=$WORK/results.jsonl
+: >"$RESULTS"
+failed=0
+
+# run_one APP REP: one process, one measurement, one JSON line in RESULTS.
+run_one() {
+	local app=$1 rep=$2 prefix log out t_launch pid extra='{}' sock
+	prefix=vfwrig-$RUN_ID-$app-$rep
+	log=$WORK/$app-$rep.log
+	PREFIXES+=("$prefix")
+	app_cmd "$app" "$prefix"
+	t_launch=$(date +%s.%N)
+	vfw_spawn "$log" "${CMD[@]}"
+	pid=$VFW_LAST_PID
+	# the sampler (and this shell) stay off the worker's CPU
+	out=$(taskset -c 0 "$VFW_PYTHON" "$WORK/sample.py" \
+		"/var/run/dpdk/$prefix/dpdk_telemetry.v2" "$pid" "$t_launch" \
+		"$warmup" "$seconds" 30) || true
+	if [[ $app == route || $app == full ]]; then
+		sock=$WORK/$app.sock
+		extra=$(timeout 10 "$VNETFWCTL" --socket "$sock" --json show stats 2>/dev/null ||
+			echo '{}')
+	fi
+	vfw_stop "$pid" 10 || true
+	rm -rf "/var/run/dpdk/$prefix"
+	[[ -n $out ]] || out='{"error":"no output from the sampler"}'
+	"$VFW_PYTHON" - "$app" "$rep" "$out" "$extra" "$log" >>"$RESULTS" <<'PY'
+import json, sys
+app, rep, out, extra, log = sys.argv[1:6]
+r = json.loads(out)
+r.update(app=app, rep=int(rep))
+try:
+    st = json.loads(extra.splitlines()[0]).get("stats", {}) if extra.strip() else {}
+except (ValueError, IndexError):
+    st = {}
+if st:
+    ev = st.get("events", {})
+    r["vnetfw"] = {
+        "forwarded": st.get("forwarded"),
+        "sessions": st.get("sessions", {}).get("total"),
+        "sessions_created": ev.get("sessions_created"),
+        "session_hits": ev.get("session_hits"),
+        "acl_allowed": ev.get("acl_allowed"),
+        "snat_translated": ev.get("snat_translated"),
+        "drops": {k: v for k, v in st.get("drops", {}).items() if v},
+    }
+if "error" in r:
+    with open(log, errors="replace") as f:
+        r["log_tail"] = f.read().splitlines()[-15:]
+print(json.dumps(r))
+PY
+	if ! "$VFW_PYTHON" -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if "error" not in r and sum(r["tx"]) > 0 else 1)' "$(tail -1 "$RESULTS")"; then
+		vfw_err "${LABEL[$app]} (run $rep): $(tail -1 "$RESULTS" | "$VFW_PYTHON" -c 'import json,sys; r=json.load(sys.stdin); print(r.get("error") or "forwarded nothing")')"
+		sed 's/^/    /' "$log" | tail -15 >&2
+		failed=1
+		return 1
+	fi
+	"$VFW_PYTHON" -c 'import json,sys; r=json.loads(sys.argv[1]); print("    %-13s run %d: %6.2f Mpps/core (%6.2f Mpps, worker on CPU %3.0f%%), %5.1f%% forwarded, start-up %.1f s" % (sys.argv[2], r["rep"], r.get("mpps_core", float("nan")), r["mpps"], 100 * r.get("worker_cpu_share", float("nan")), r["fwd_pct"], r["startup_s"]))' \
+		"$(tail -1 "$RESULTS")" "${LABEL[$app]}"
+}
+
+CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+# what was measured: the commit of the tree the build directory was
+# configured from (-dirty: with uncommitted changes)
+VFW_SRC=$VFW_ROOT
+if [[ -f $BUILD/meson-info/meson-info.json ]]; then
+	VFW_SRC=$("$VFW_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["directories"]["source"])' \
+		"$BUILD/meson-info/meson-info.json" 2>/dev/null || echo "$VFW_ROOT")
+fi
+VFW_COMMIT=$(git -C "$VFW_SRC" describe --always --dirty 2>/dev/null || echo "unknown")
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+vfw_info "rig: $CPU_MODEL, DPDK $DPDK_VERSION, vnetfw $VFW_COMMIT, $MEM_MODE; $flows flows/direction, size $size, proto $proto"
+vfw_info "runs: ${#APPS[@]} apps x $reps rep(s), ${warmup} s warm-up + ${seconds} s window each; load average $LOAD_BEFORE"
+# Apps interleaved within each repetition: slow drifts of a shared
+# machine's load hit every app alike, which keeps the ratios honest.
+for ((rep = 1; rep <= reps; rep++)); do
+	for app in "${RUN_ORDER[@]}"; do
+		[[ $app == l3fwd ]] && wait_l3fwd
+		run_one "$app" "$rep" || true
+	done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- 6. report -------------------------------------------------------------
+
+mkdir -p "$(dirname "$json")"
+"$VFW_PYTHON" - "$RESULTS" "$json" <<PY
+import datetime, json, platform, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+order = "${APPS[*]}".split()
+label = {"testpmd": ("testpmd", "io"), "l3fwd": ("l3fwd", "acl"),
+         "route": ("vnetfw", "route"), "full": ("vnetfw", "full")}
+med = lambda rs, k: statistics.median(r[k] for r in rs) if rs and all(k in r for r in rs) else None
+res = {}
+for app in order:
+    ok = [r for r in rows if r["app"] == app and "error" not in r and sum(r["tx"]) > 0]
+    bad = [r for r in rows if r["app"] == app and r not in ok]
+    e = {"app": label[app][0], "profile": label[app][1], "runs": len(ok),
+         "failed_runs": len(bad)}
+    if ok:
+        e.update({
+            "mpps_per_core": med(ok, "mpps_core"),
+            "mpps_per_core_runs": [round(r.get("mpps_core", 0), 3) for r in ok],
+            "mpps_wall": med(ok, "mpps"),
+            "mpps_wall_runs": [round(r["mpps"], 3) for r in ok],
+            "worker_cpu_share": med(ok, "worker_cpu_share"),
+            "fwd_pct": med(ok, "fwd_pct"),
+            "forwarded": sum(sum(r["tx"]) for r in ok),
+            "received": sum(sum(r["rx"]) for r in ok),
+            "rx_nombuf": sum(sum(r["rx_nombuf"]) for r in ok),
+            "startup_s": med(ok, "startup_s"),
+        })
+        # rx and tx are read while packets move: +-1 burst (32) per read
+        e["dropped"] = max(0, e["received"] - e["forwarded"])
+        e["fwd_pct"] = min(100.0, e["fwd_pct"])
+        if "vnetfw" in ok[-1]:
+            e["vnetfw_last_run"] = ok[-1]["vnetfw"]
+    if bad:
+        e["errors"] = [{"error": r.get("error", "forwarded nothing"),
+                        "log_tail": r.get("log_tail", [])} for r in bad]
+    res[app] = e
+def ratio(a, b, k):
+    x, y = res.get(a, {}).get(k), res.get(b, {}).get(k)
+    return x / y if x and y else None
+ratios = {}
+for k, tag in (("mpps_per_core", ""), ("mpps_wall", "_wall")):
+    ratios["vnetfw_full/l3fwd_acl" + tag] = ratio("full", "l3fwd", k)
+    ratios["vnetfw_route/testpmd_io" + tag] = ratio("route", "testpmd", k)
+    ratios["vnetfw_full/vnetfw_route" + tag] = ratio("full", "route", k)
+doc = {
+    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "host": platform.node(), "cpu": """$CPU_MODEL""", "cpus": $(nproc),
+    "kernel": platform.release(), "dpdk": "$DPDK_VERSION", "memory": "$MEM_MODE",
+    "vnetfw_commit": "$VFW_COMMIT", "vnetfw_source": "$VFW_SRC", "vnetfw_binary": "$VNETFW", "l3fwd_lcores": "$l3fwd_lcores",
+    "load_average_before": "$LOAD_BEFORE", "load_average_after": "$LOAD_AFTER",
+    "method": {
+        "lcores": "-l 0,1: main lcore 0, one worker (lcore 1)",
+        "ports": "net_pcap rx_pcap=...,infinite_rx=1 on both ports, no tx_pcap (the PMD drops tx)",
+        "packets": "telemetry /ethdev/stats: opackets (forwarded) and ipackets of ports 0+1 over the window",
+        "mpps_per_core": "forwarded packets / on-CPU time of the worker thread (schedstat)",
+        "mpps_wall": "forwarded packets / wall-clock window",
+        "note": "rx and tx counters are read while traffic flows: +-32 packets (one burst) per snapshot",
+        "warmup_s": $warmup, "window_s": $seconds, "reps": $reps, "statistic": "median"},
+    "traffic": {"flows_per_direction": $flows, "size": "$size", "proto": "$proto",
+                "generator": "vfw-pktgen --dir vnet|cluster"},
+    "rules": {"full": $rules, "routes": 256},
+    "quick": bool($quick), "results": list(res.values()), "ratios": ratios,
+}
+with open(sys.argv[2], "w") as f:
+    json.dump(doc, f, indent=2)
+    f.write("\n")
+fmt = lambda v, f: (f % v) if v is not None else "-"
+print()
+print("%-8s %-8s %10s %10s %8s %10s   %s" % ("app", "profile", "Mpps/core", "Mpps", "worker", "forwarded", "ratio (per core)"))
+for app in order:
+    e = res[app]
+    rt = ""
+    if app == "route" and ratios["vnetfw_route/testpmd_io"] is not None:
+        rt = "%.2f x testpmd io" % ratios["vnetfw_route/testpmd_io"]
+    if app == "full" and ratios["vnetfw_full/l3fwd_acl"] is not None:
+        rt = "%.2f x l3fwd acl" % ratios["vnetfw_full/l3fwd_acl"]
+    if e["runs"]:
+        share = e["worker_cpu_share"]
+        print("%-8s %-8s %10s %10.2f %7s %9.1f%%   %s" % (e["app"], e["profile"],
+              fmt(e["mpps_per_core"], "%.2f"), e["mpps_wall"],
+              fmt(share and 100 * share, "%.0f%%"), e["fwd_pct"], rt))
+    else:
+        print("%-8s %-8s %10s" % (e["app"], e["profile"], "FAILED"))
+for app in ("route", "full"):
+    v = res.get(app, {}).get("vnetfw_last_run")
+    if v:
+        print("  vnetfw %-5s: %s sessions, %s session hits, %s SNAT; drops: %s" % (
+            app, v["sessions"], v["session_hits"], v["snat_translated"],
+            ", ".join("%s %d" % kv for kv in v["drops"].items()) or "none"))
+print()
+print("One worker core each. Mpps/core: forwarded packets per second of the worker")
+print("thread's CPU time (the figure to compare); Mpps: per wall-clock second; worker:")
+print("its CPU share in the window (less than 100% when other load shares the core).")
+print("Load average before/after: $LOAD_BEFORE / $LOAD_AFTER. Results: %s" % sys.argv[2])
+PY
+
+if ((failed)); then
+	vfw_err "at least one app failed to start or forwarded nothing (see above)"
+	exit 1
+fi
