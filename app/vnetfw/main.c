@@ -274,13 +274,15 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 	rc = rte_eth_dev_start(port->port_id);
 	if (rc < 0)
 		goto fail;
+	if (rte_eth_dev_get_mtu(port->port_id, &port->mtu) != 0)
+		port->mtu = RTE_ETHER_MTU;
 	memset(&link, 0, sizeof(link));
 	rte_eth_link_get_nowait(port->port_id, &link);
 	rte_ether_format_addr(mac, sizeof(mac), &port->mac);
-	RTE_LOG(NOTICE, USER1, "port %s (%s, id %u): mac %s, %u rx / %u tx queues, "
-		"link %s %u Mbps\n", role_names[r], cp->device, port->port_id, mac,
-		port->n_rxq, port->n_txq, link.link_status ? "up" : "down",
-		link.link_speed);
+	RTE_LOG(NOTICE, USER1, "port %s (%s, id %u): mac %s, mtu %u, %u rx / %u tx "
+		"queues, link %s %u Mbps\n", role_names[r], cp->device, port->port_id,
+		mac, port->mtu, port->n_rxq, port->n_txq,
+		link.link_status ? "up" : "down", link.link_speed);
 	return 0;
 fail:
 	fprintf(stderr, "vnetfw: ports.%s (%s): setup failed: %s\n", role_names[r],

@@ -76,6 +76,7 @@ struct vfw_policy {
 	struct vfw_prefix inside[VFW_MAX_OWNED];
 	unsigned int n_inside;
 	uint32_t iface_ip[VFW_PORT_MAX]; /**< interface addresses, network order */
+	uint32_t bcast[VFW_PORT_MAX];    /**< port subnets' broadcast addresses */
 };
 
 struct vfw_policy_mgr;

@@ -215,6 +215,12 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 			drop(w, m, VFW_DROP_TTL_EXPIRED);
 			continue;
 		}
+		/* no fragmentation on the way out: too big is dropped, counted */
+		if (unlikely(rte_be_to_cpu_16(ip->total_length) >
+			     w->ports[h->port].mtu && w->ports[h->port].mtu != 0)) {
+			drop(w, m, VFW_DROP_MTU);
+			continue;
+		}
 		ip->time_to_live--;
 		ip->hdr_checksum = csum_ttl_dec(ip->hdr_checksum);
 		out[nout] = m;
@@ -377,8 +383,11 @@ tracked(const struct vfw_pkt_meta *meta)
 {
 	uint8_t pr = meta->key.proto;
 
+	/* an echo reply opens nothing: it is only valid on the session
+	 * its request made */
 	return pr == IPPROTO_TCP || pr == IPPROTO_UDP ||
-	       (pr == IPPROTO_ICMP && (meta->flags & VFW_PF_ICMP_ECHO));
+	       (pr == IPPROTO_ICMP && (meta->flags & VFW_PF_ICMP_ECHO) &&
+		meta->icmp_type == RTE_IP_ICMP_ECHO_REQUEST);
 }
 
 /*
@@ -473,7 +482,11 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 					drop(w, m, VFW_DROP_LOCAL_UNHANDLED);
 				continue;
 			}
-			if (unlikely(ip4_is_multicast(meta->key.dst[0]))) {
+			/* multicast, limited and directed broadcast (RFC 2644):
+			 * never routed */
+			if (unlikely(ip4_is_multicast(meta->key.dst[0]) ||
+				     meta->key.dst[0] == p->bcast[VFW_PORT_VNET] ||
+				     meta->key.dst[0] == p->bcast[VFW_PORT_CLUSTER])) {
 				drop(w, m, VFW_DROP_MULTICAST);
 				continue;
 			}

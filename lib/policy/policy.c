@@ -156,6 +156,8 @@ derive_addresses(struct vfw_policy *p, const struct vfw_config *cfg)
 		struct vfw_prefix sub = cfg->ports[i].address;
 
 		p->iface_ip[i] = sub.ip.v4;
+		p->bcast[i] = sub.len >= 31 ? 0 :
+			sub.ip.v4 | rte_cpu_to_be_32(0xffffffffu >> sub.len);
 		add_owned(p, cfg, sub.ip.v4, VFW_OWN_IFACE);
 		host.ip.v4 = sub.ip.v4;
 		add_inside(p, &host);

@@ -685,11 +685,7 @@ def hostile_bcast_mcast(s):
     check_good(s, good)
 
 
-@scenario("hostile-directed-broadcast", config=CFG,
-          xfail="a port subnet's broadcast address (10.0.1.255, 10.240.255.255) "
-                "is routed as an on-link host: the appliance ARPs for it and "
-                "would forward to whoever answers; RFC 2644 wants directed "
-                "broadcasts dropped (multicast_or_broadcast)")
+@scenario("hostile-directed-broadcast", config=CFG)
 def hostile_directed_broadcast(s):
     """Datagrams to a port subnet's broadcast address (directed broadcast,
     the smurf amplifier) are dropped as multicast_or_broadcast, with no
@@ -900,11 +896,7 @@ def hostile_icmp(s):
     check_good(s, good)
 
 
-@scenario("hostile-icmp-echo-reply", config=CFG,
-          xfail="an echo reply with no request seen opens a session and is "
-                "forwarded: tracked() in lib/dataplane/worker.c counts echo "
-                "replies as tracked (VFW_PF_ICMP_ECHO is set for both types), "
-                "so the ct_invalid branch for them in new_flows is dead code")
+@scenario("hostile-icmp-echo-reply", config=CFG)
 def hostile_icmp_echo_reply(s):
     """Echo replies nobody asked for (an ICMP-tunnel or scan pattern) are
     dropped as ct_invalid, even where the rules allow ICMP."""
@@ -924,10 +916,7 @@ def hostile_icmp_echo_reply(s):
 # ---------------------------------------------------------------------------
 # Frames beyond the MTU
 
-@scenario("hostile-oversize", config=CFG,
-          xfail="frames longer than the egress MTU (1500) are forwarded: the "
-                "exceeds_mtu drop reason exists but nothing counts it, and no "
-                "ICMP fragmentation-needed is sent")
+@scenario("hostile-oversize", config=CFG)
 def hostile_oversize(s):
     """A 3000-byte and a 9000-byte datagram (jumbo frames arriving on the
     vnet port) are not sent out of a 1500-byte port: dropped exceeds_mtu."""
