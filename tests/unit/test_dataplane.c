@@ -829,7 +829,7 @@ main(void)
 	static char lcores[1024];
 	char *eal_args[] = {
 		"test_dataplane", lcores, "--no-huge", "--no-pci", "-m", "1024",
-		"--file-prefix=test_dataplane", "--log-level=lib.*:error",
+		"--file-prefix=test_dataplane", "--no-shconf", "--log-level=lib.*:error",
 		"--no-telemetry",
 	};
 	const struct CMUnitTest tests[] = {

@@ -810,7 +810,7 @@ main(void)
 {
 	char *eal_args[] = {
 		"test_policy", "--no-huge", "--no-pci", "-m", "512",
-		"--file-prefix=test_policy", "--log-level=lib.*:error",
+		"--file-prefix=test_policy", "--no-shconf", "--log-level=lib.*:error",
 		"--no-telemetry",
 	};
 	const struct CMUnitTest tests[] = {
