@@ -6,12 +6,17 @@
 #   - one rule change (rule.replace) with 10,000 rules in force, and
 #   - an atomic `apply` replacing all 10,000 rules by 10,000 others,
 # and the packets of a steady UDP stream through the appliance lost during
-# each. Runs on the netns topology of scripts/lib/netns.sh (af_packet on
-# veths, traffic only inside the namespaces it creates); the rule sets are
-# generated at run time into a temporary directory.
+# each. Then both again, but with the client forgetting the appliance's MAC
+# 0.2 s into each request (as an ARP cache entry expiring would): the
+# appliance answers ARP on its control thread, the thread that compiles
+# the policy, so this shows what a neighbor that re-resolves it during a
+# long compile loses (--arp-runs 0 skips it). Runs on the netns topology of
+# scripts/lib/netns.sh (af_packet on veths, traffic only inside the
+# namespaces it creates); the rule sets are generated at run time into a
+# temporary directory.
 #
 # Usage: scripts/bench-control.sh [--rules N] [--changes N] [--applies N]
-#                                 [--rate PPS] [--json FILE] [--keep]
+#                                 [--arp-runs N] [--rate PPS] [--json FILE] [--keep]
 # The binary comes from $VNETFW_BUILD (default build/); the results also
 # go to FILE (default <build>/bench-control.json). Needs root.
 set -euo pipefail
@@ -30,6 +35,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 RULES=10000
 CHANGES=10
 APPLIES=3
+ARP_RUNS=2
 RATE=1000
 JSON=''
 KEEP=0
@@ -38,10 +44,11 @@ while (($#)); do
 	--rules) RULES=$2; shift ;;
 	--changes) CHANGES=$2; shift ;;
 	--applies) APPLIES=$2; shift ;;
+	--arp-runs) ARP_RUNS=$2; shift ;;
 	--rate) RATE=$2; shift ;;
 	--json) JSON=$2; shift ;;
 	--keep) KEEP=1 ;;
-	-h | --help) sed -n '3,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,23s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) vfw_die "unknown option: $1 (see --help)" ;;
 	esac
 	shift
@@ -49,6 +56,7 @@ done
 [[ $RULES =~ ^[0-9]+$ && $RULES -ge 2 && $RULES -le 60000 ]] || vfw_die "--rules: 2..60000"
 [[ $CHANGES =~ ^[0-9]+$ && $CHANGES -ge 1 && $CHANGES -le 1000 ]] || vfw_die "--changes: 1..1000"
 [[ $APPLIES =~ ^[0-9]+$ && $APPLIES -ge 1 && $APPLIES -le 100 ]] || vfw_die "--applies: 1..100"
+[[ $ARP_RUNS =~ ^[0-9]+$ && $ARP_RUNS -le 20 ]] || vfw_die "--arp-runs: 0..20"
 [[ $RATE =~ ^[0-9]+$ && $RATE -ge 10 && $RATE -le 20000 ]] || vfw_die "--rate: 10..20000"
 JSON=${JSON:-$(vfw_build_dir)/bench-control.json}
 TOOL=$VFW_ROOT/tests/e2e/netns/livetool.py
@@ -156,15 +164,17 @@ send_pid=$VFW_LAST_PID
 sleep 2
 
 # ---- requests
-"$VFW_PYTHON" - "$CHANGES" >"$WORK/changes.jsonl" <<'PY'
+changes() { # N RULE: N replacements of RULE (inbound, priority 100)
+	"$VFW_PYTHON" - "$1" "$2" <<'PY'
 import json, sys
 for i in range(int(sys.argv[1])):
-    # a0 is inbound, priority 100; move its port back and forth
     print(json.dumps({"cmd": "rule.replace", "rule": {
-        "name": "a0", "priority": 100, "direction": "inbound",
+        "name": sys.argv[2], "priority": 100, "direction": "inbound",
         "access": "deny", "protocol": "tcp", "source": ["172.16.0.0/32"],
         "destination": ["any"], "destination_ports": [1024 + 2 * i + 1]}}))
 PY
+}
+changes "$CHANGES" a0 >"$WORK/changes.jsonl"
 "$VFW_PYTHON" - "$APPLIES" "$WORK/a.yaml" "$WORK/b.yaml" >"$WORK/applies.jsonl" <<'PY'
 import json, sys
 n, a, b = int(sys.argv[1]), open(sys.argv[2]).read(), open(sys.argv[3]).read()
@@ -184,6 +194,27 @@ vfw_info "bench-control: $APPLIES atomic applies replacing $RULES rules"
 "$VFW_PYTHON" "$TOOL" ctl-seq "$WORK/ctl.sock" "$WORK/applies.jsonl" "$WORK/applies.json" \
 	--timeout 600 >/dev/null || vfw_die "applies failed: $(head -c 600 "$WORK/applies.json")"
 sleep 1
+flush="ip -n $VFW_NS_VNET neigh flush dev eth0"
+if ((ARP_RUNS > 0)); then
+	vfw_info "bench-control: again, the client re-resolving the appliance meanwhile ($ARP_RUNS each)"
+	# after an odd number of applies rule set b is in force
+	changes "$ARP_RUNS" "$( ((APPLIES % 2)) && echo b0 || echo a0)" >"$WORK/changes-arp.jsonl"
+	"$VFW_PYTHON" - "$ARP_RUNS" "$WORK/a.yaml" "$WORK/b.yaml" $((APPLIES % 2)) \
+		>"$WORK/applies-arp.jsonl" <<'PY'
+import json, sys
+n, a, b, first_b = int(sys.argv[1]), open(sys.argv[2]).read(), open(sys.argv[3]).read(), sys.argv[4] == "0"
+for i in range(n):
+    print(json.dumps({"cmd": "apply", "config": b if (i % 2 == 0) == first_b else a}))
+PY
+	"$VFW_PYTHON" "$TOOL" ctl-seq "$WORK/ctl.sock" "$WORK/changes-arp.jsonl" \
+		"$WORK/changes-arp.json" --timeout 600 --during "$flush" >/dev/null ||
+		vfw_die "rule changes failed: $(head -c 600 "$WORK/changes-arp.json")"
+	sleep 2
+	"$VFW_PYTHON" "$TOOL" ctl-seq "$WORK/ctl.sock" "$WORK/applies-arp.jsonl" \
+		"$WORK/applies-arp.json" --timeout 600 --during "$flush" >/dev/null ||
+		vfw_die "applies failed: $(head -c 600 "$WORK/applies-arp.json")"
+	sleep 2
+fi
 touch "$stop"
 for pid in "$send_pid" "$recv_pid"; do
 	deadline=$((SECONDS + 30))
@@ -199,6 +230,14 @@ FW_PID=''
 	>"$WORK/changes-loss.json"
 "$VFW_PYTHON" "$TOOL" loss-windows "$WORK/send.log" "$WORK/recv.log" "$WORK/applies.json" \
 	>"$WORK/applies-loss.json"
+for f in changes-arp applies-arp; do
+	if [[ -s $WORK/$f.json ]]; then
+		"$VFW_PYTHON" "$TOOL" loss-windows "$WORK/send.log" "$WORK/recv.log" \
+			"$WORK/$f.json" >"$WORK/$f-loss.json"
+	else
+		echo '[]' >"$WORK/$f-loss.json"
+	fi
+done
 mkdir -p "$(dirname "$JSON")"
 "$VFW_PYTHON" - "$WORK" "$JSON" "$RULES" "$RATE" "$startup_s" "$stats" <<'PY'
 import json, os, statistics, sys
@@ -209,6 +248,8 @@ ch, ap = load("changes-loss.json"), load("applies-loss.json")
 send, recv = load("udp-send.json"), load("udp-recv.json")
 
 def summ(rows):
+    if not rows:
+        return None
     lat = [r["latency_ms"] for r in rows]
     return {"n": len(rows), "ok": all(r["ok"] for r in rows),
             "ack_ms": {"min": min(lat), "median": statistics.median(lat),
@@ -222,6 +263,8 @@ res = {
     "rules": int(rules), "stream_pps": int(rate),
     "startup_with_rules_s": int(startup),
     "rule_change": summ(ch), "apply_replace_all": summ(ap),
+    "rule_change_client_rearps": summ(load("changes-arp-loss.json")),
+    "apply_replace_all_client_rearps": summ(load("applies-arp-loss.json")),
     "stream": {"sent": send.get("sent"), "received": recv.get("received"),
                "lost": recv.get("lost"), "reordered": recv.get("reordered"),
                "max_gap_ms": round(1000 * recv.get("max_gap_s", 0), 1)},
@@ -237,11 +280,19 @@ with open(out, "w") as f:
 
 print()
 print("vnetfw control plane with %d rules, UDP stream at %d pps" % (res["rules"], res["stream_pps"]))
-print("%-40s %5s %10s %10s %10s %12s" % ("operation", "runs", "min ms", "median ms", "max ms", "lost pkts"))
+print("%-44s %5s %10s %10s %10s %12s" % ("operation", "runs", "min ms", "median ms", "max ms", "lost pkts"))
 for name, key in (("one rule change (rule.replace)", "rule_change"),
-                  ("apply replacing all %d rules" % res["rules"], "apply_replace_all")):
+                  ("apply replacing all %d rules" % res["rules"], "apply_replace_all"),
+                  ("  same, client re-ARPs meanwhile", "rule_change_client_rearps"),
+                  ("  same, client re-ARPs meanwhile", "apply_replace_all_client_rearps")):
     s = res[key]
-    print("%-40s %5d %10.1f %10.1f %10.1f %12d" % (name, s["n"], s["ack_ms"]["min"],
+    if s is None:
+        continue
+    if key == "rule_change_client_rearps":
+        name = "one rule change, client re-ARPs meanwhile"
+    elif key == "apply_replace_all_client_rearps":
+        name = "apply, client re-ARPs meanwhile"
+    print("%-44s %5d %10.1f %10.1f %10.1f %12d" % (name, s["n"], s["ack_ms"]["min"],
           s["ack_ms"]["median"], s["ack_ms"]["max"], s["lost_packets"]))
 st = res["stream"]
 print("stream: %s sent, %s received, %s lost over the whole run (longest gap %.1f ms)"

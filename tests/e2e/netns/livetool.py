@@ -24,6 +24,7 @@ import os
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -348,10 +349,17 @@ def cmd_ctl_seq(a):
                 group = int(need / left) + 1
         if group == 1:
             t0 = now()
+            side = None
+            if a.during:
+                side = threading.Timer(a.during_delay, subprocess.run,
+                                       args=(a.during,), kwargs={"shell": True})
+                side.start()
             r = c.req(lines[i])
             record(t0, now(), r, i)
+            if side is not None:
+                side.join()
             i += 1
-            steps += 1
+            steps += 1 if r.get("ok") is True else 0
             continue
         chunk = lines[i:i + group]
         t0 = now()
@@ -900,6 +908,9 @@ def main():
     sp.add_argument("--group", type=int, default=1)
     sp.add_argument("--budget", type=float, default=0)
     sp.add_argument("--calibrate", type=int, default=30)
+    sp.add_argument("--during", help="shell command run while each request is in flight")
+    sp.add_argument("--during-delay", type=float, default=0.2,
+                    help="seconds after sending the request")
     sp = sub.add_parser("bad-input")
     sp.add_argument("socket")
     sp = sub.add_parser("loss-windows")
