@@ -97,6 +97,7 @@ enum vfw_port_role {
 	X(ICMP_INNER, "icmp_error_bad_inner")                  \
 	X(L2_NOT_FOR_US, "l2_not_for_us")                      \
 	X(MULTICAST, "multicast_or_broadcast")                 \
+	X(SPOOFED, "source_not_via_ingress_port")              \
 	X(LOCAL_UNHANDLED, "local_unhandled")                  \
 	X(TTL_EXPIRED, "ttl_expired")                          \
 	X(NO_ROUTE, "no_route")                                \

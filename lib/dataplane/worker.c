@@ -446,7 +446,17 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 	int16_t dnat_of[VFW_DIR_MAX][VFW_BURST];
 	unsigned int nk[VFW_DIR_MAX] = { 0, 0 };
 	struct vfw_policy_counters *ctr = &p->ctr[w->id];
+	const struct vfw_nexthop *src_nh[VFW_BURST];
+	uint32_t src[VFW_BURST];
 	unsigned int i, d;
+
+	/* Strict reverse-path check for new flows: the route back to the
+	 * source must leave by the port the packet came in on, and the
+	 * source must not be one of ours. Packets of sessions never get
+	 * here, so asymmetric replies are not affected. */
+	for (i = 0; i < n; i++)
+		src[i] = rte_be_to_cpu_32(vfw_pkt_meta(pkts[i])->key.src[0]);
+	vfw_route_lookup_bulk(p->rt, src, src_nh, n);
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -460,6 +470,12 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 			/* its first fragment made no session: never judge a
 			 * fragment on its own */
 			drop(w, m, VFW_DROP_FRAG_NO_FIRST);
+			continue;
+		}
+		if (unlikely(src_nh[i] == NULL || src_nh[i]->port != role ||
+			     src_nh[i]->type == VFW_NH_NONE ||
+			     vfw_policy_owned(p, meta->key.src[0]) != 0)) {
+			drop(w, m, VFW_DROP_SPOOFED);
 			continue;
 		}
 		*k = meta->key;

@@ -713,11 +713,7 @@ def hostile_directed_broadcast(s):
 # ---------------------------------------------------------------------------
 # Spoofed sources (no reverse-path check)
 
-@scenario("hostile-spoofed-source", config=CFG,
-          xfail="no reverse-path check: a source that belongs behind the other "
-                "port (or to the appliance) is accepted; a vnet attacker can "
-                "pose as a pod and a pod can send with any source, which also "
-                "escapes SNAT (the SNAT rule matches sources only)")
+@scenario("hostile-spoofed-source", config=CFG)
 def hostile_spoofed_source(s):
     """Sources that cannot be behind the port they arrive on are dropped:
     a cluster-subnet source (or the appliance's own address) arriving on
