@@ -7,16 +7,20 @@
 #   3. pcap:  pcap-in/pcap-out scenarios (tests/e2e/pcap) on net_pcap ports,
 #             with 1 and with 2 workers
 #   4. netns: ping/TCP/UDP through af_packet in namespaces (tests/e2e/netns)
-#   5. asan:  build-asan with -Db_sanitize=address,undefined; unit, pcap
+#   5. fuzz:  scripts/fuzz.sh --quick: build-fuzz with clang (libFuzzer,
+#             ASan+UBSan), every fuzz target for 10 s; only when clang is
+#             installed or installable (Debian's clang, libclang-rt-14-dev)
+#   6. asan:  build-asan with -Db_sanitize=address,undefined; unit, pcap
 #             and netns again against it
 # Closes with "N passed, M failed" (unit tests and e2e scenarios) and exits
 # non-zero when anything failed.
 #
-# Usage: scripts/test.sh [--quick] [--suite unit|pcap|netns|asan]... [--no-setup]
+# Usage: scripts/test.sh [--quick] [--suite unit|pcap|netns|fuzz|asan]... [--no-setup]
 #   --quick      skip the sanitizer round
 #   --suite S    run only suite S (repeatable)
 #   --no-setup   do not run setup.sh (build/ must be up to date)
-# Environment: VNETFW_BUILD (default build), VNETFW_ASAN_BUILD (build-asan).
+# Environment: VNETFW_BUILD (default build), VNETFW_ASAN_BUILD (build-asan),
+# VNETFW_FUZZ_BUILD (build-fuzz).
 set -euo pipefail
 
 # shellcheck source=lib/common.sh
@@ -29,21 +33,36 @@ while (($#)); do
 	case $1 in
 	--quick) quick=1 ;;
 	--suite)
-		[[ ${2:-} =~ ^(unit|pcap|netns|asan)$ ]] || vfw_die "--suite takes unit, pcap, netns or asan"
+		[[ ${2:-} =~ ^(unit|pcap|netns|fuzz|asan)$ ]] ||
+			vfw_die "--suite takes unit, pcap, netns, fuzz or asan"
 		suites+=("$2")
 		shift
 		;;
 	--no-setup) do_setup=0 ;;
 	-h | --help)
-		sed -n '4,17s/^# \{0,1\}//p' "$0"
+		sed -n '4,21s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*) vfw_die "unknown option: $1 (try --help)" ;;
 	esac
 	shift
 done
+# clang with its libFuzzer runtime, or a Debian mirror that has them (the
+# fuzz suite installs what is missing, like setup.sh does for the rest).
+fuzz_possible() {
+	command -v clang >/dev/null 2>&1 && return 0
+	command -v apt-cache >/dev/null 2>&1 || return 1
+	apt-cache policy clang libclang-rt-14-dev 2>/dev/null |
+		awk '/Candidate:/ && $2 == "(none)" { none = 1 } /Candidate:/ { n++ }
+		     END { exit !(n == 2 && !none) }'
+}
 if ((${#suites[@]} == 0)); then
 	suites=(unit pcap netns)
+	if fuzz_possible; then
+		suites+=(fuzz)
+	else
+		vfw_warn "no clang (nor a Debian mirror that has it): fuzz suite left out"
+	fi
 	((quick)) || suites+=(asan)
 fi
 vfw_need_root
@@ -149,6 +168,25 @@ suite_netns() { # BUILD LABEL [env...]
 	record "$label" $counts
 }
 
+# The libFuzzer targets, 10 s each (scripts/fuzz.sh --quick). A crash
+# input is kept under tests/fuzz/corpus/<target>/ and fails the suite.
+suite_fuzz() {
+	local log=$LOGDIR/fuzz.log rc=0 counts
+	vfw_info "fuzz: scripts/fuzz.sh --quick"
+	run_logged "$log" "$VFW_ROOT/scripts/fuzz.sh" --quick || rc=$?
+	if ((rc == 77)); then
+		vfw_warn "fuzz: skipped (clang with libFuzzer not available)"
+		return
+	fi
+	counts=$(counts_from "$log" fuzz)
+	if [[ -z $counts ]]; then
+		vfw_fail "fuzz: scripts/fuzz.sh exited $rc without a result line"
+		counts="0 1"
+	fi
+	# shellcheck disable=SC2086 # two numbers
+	record fuzz $counts
+}
+
 build_asan() {
 	vfw_meson_build "$ASAN_BUILD" -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
 }
@@ -182,6 +220,7 @@ for s in "${suites[@]}"; do
 		suite_pcap "$BUILD" pcap-2w 2
 		;;
 	netns) suite_netns "$BUILD" netns ;;
+	fuzz) suite_fuzz ;;
 	asan) suite_asan ;;
 	esac
 done
