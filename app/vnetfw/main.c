@@ -301,7 +301,9 @@ pool_size(const struct vfw_app *app)
 	 * buffers, packets waiting for ARP, and per-lcore mempool caches */
 	n += app->n_workers * (2 * 1024 + (app->n_workers - 1) * 1024 + 4 * VFW_BURST);
 	n += 256 * 4 + (app->n_workers + 1) * 256 + 2048;
-	return RTE_MAX(n, 8191u);
+	/* headroom for what a PMD keeps (net_pcap's infinite_rx holds the
+	 * whole capture in mbufs): 32k mbufs are ~75 MB */
+	return RTE_MAX(n, 32767u);
 }
 
 static void
