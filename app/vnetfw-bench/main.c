@@ -9,8 +9,8 @@
  *    PMD's rx refill);
  *  - a 60-byte copy of its flow's header template into the mbuf, plus the
  *    length and port fields (standing in for the NIC's DMA write); acl-new
- *    also rewrites the source address and port and recomputes the IPv4
- *    header checksum, so that every packet is a new flow;
+ *    also rewrites the source address and port and updates the IPv4
+ *    header checksum (incrementally), so that every packet is a new flow;
  *  - vfw_dp_process() on the burst: the whole pipeline, exactly as the
  *    worker loop runs it;
  *  - the transmit hook instead of rte_eth_tx_buffer(): one indirect call
@@ -423,16 +423,19 @@ run(struct vfw_worker *w, const struct profile *p, uint64_t packets,
 			m->port = B.tmpl_role[f];
 			if (fresh_ports) {
 				/* a new flow every packet: vary the source port
-				 * and address (checksum is not verified) */
+				 * and address; the IPv4 checksum is updated
+				 * (the parser verifies it), the UDP one is
+				 * left stale (nothing verifies it) */
 				struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + 14);
 				struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
+				uint32_t src = rte_cpu_to_be_32((100u << 24 | 64u << 16) +
+								newport / 64512 + 1);
 
+				u->src_port = rte_cpu_to_be_16((uint16_t)(1024 + newport % 64512));
+				ip->hdr_checksum = vfw_csum_update32(ip->hdr_checksum,
+								     ip->src_addr, src);
+				ip->src_addr = src;
 				newport++;
-				u->src_port = rte_cpu_to_be_16((uint16_t)(newport | 1024));
-				ip->src_addr = rte_cpu_to_be_32((100u << 24 | 64u << 16) +
-								(newport >> 16) + 1);
-				ip->hdr_checksum = 0;
-				ip->hdr_checksum = rte_ipv4_cksum(ip);
 			}
 		}
 		vfw_dp_process(w, B.burst, BURST, rte_rdtsc());

@@ -14,6 +14,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_memzone.h>
+#include <rte_prefetch.h>
 
 #include "ct_private.h"
 
@@ -154,24 +155,30 @@ vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 	if (unlikely(ct->n_free == 0))
 		return -ENOSPC;
 
-	h_o = ct_hash(orig);
-	h_r = ct_hash(reply);
-	/* Each key maps to one session: collisions are refused, before
-	 * anything is added. */
-	if (ct_table_find(&ct->tbl, ct->sessions, orig, h_o) >= 0 ||
-	    ct_table_find(&ct->tbl, ct->sessions, reply, h_r) >= 0)
-		return -EEXIST;
-
+	/* Each key maps to one session: a key in use is refused, and a
+	 * failure leaves nothing behind. */
 	idx = ct->free_stack[ct->n_free - 1];
-	ret = ct_table_add(&ct->tbl, h_o, hit_data(idx, 0));
-	if (unlikely(ret < 0))
+	h_o = ct_hash(orig);
+	ret = ct_table_insert(&ct->tbl, ct->sessions, orig, h_o,
+			      hit_data(idx, 0));
+	if (ret < 0)
 		return ret;
-	ret = ct_table_add(&ct->tbl, h_r, hit_data(idx, 1));
+	h_r = ct_hash(reply);
+	ret = ct_table_insert(&ct->tbl, ct->sessions, reply, h_r,
+			      hit_data(idx, 1));
 	if (unlikely(ret < 0)) {
 		ct_table_del(&ct->tbl, h_o, hit_data(idx, 0));
 		return ret;
 	}
 	ct->n_free--;
+	/* The next session to be created: its lines are written then. */
+	if (likely(ct->n_free != 0)) {
+		const struct vfw_session *nx =
+			&ct->sessions[ct->free_stack[ct->n_free - 1]];
+
+		rte_prefetch0_write(nx);
+		rte_prefetch0_write((const char *)nx + RTE_CACHE_LINE_SIZE);
+	}
 
 	s = &ct->sessions[idx];
 	s->orig = *orig;

@@ -223,12 +223,11 @@ ct_set_state(struct vfw_ct *ct, struct vfw_session *s, enum vfw_ct_state st)
 /* ct_table.c */
 int ct_table_init(struct ct_table *t, uint32_t max_sessions, int socket);
 void ct_table_fini(struct ct_table *t);
-/* Hit word of key (hash h) or -1. */
-int32_t ct_table_find(const struct ct_table *t, const struct vfw_session *sess,
-		      const struct vfw_flow_key *key, uint32_t h);
-/* Enter data under hash h; -ENOSPC when no overflow bucket is left (cannot
- * happen while at most max_sessions sessions hold two keys each). */
-int ct_table_add(struct ct_table *t, uint32_t h, uint32_t data);
+/* Enter key (hash h) with hit word data: 0, -EEXIST when the key is there
+ * already, -ENOSPC when no overflow bucket is left (cannot happen while at
+ * most max_sessions sessions hold two keys each). */
+int ct_table_insert(struct ct_table *t, const struct vfw_session *sess,
+		    const struct vfw_flow_key *key, uint32_t h, uint32_t data);
 /* Remove the entry data from hash h's chain (no-op when absent). */
 void ct_table_del(struct ct_table *t, uint32_t h, uint32_t data);
 

@@ -93,25 +93,24 @@ chain_find(const struct ct_table *t, const struct vfw_session *sess,
 	}
 }
 
-int32_t
-ct_table_find(const struct ct_table *t, const struct vfw_session *sess,
-	      const struct vfw_flow_key *key, uint32_t h)
-{
-	const struct ct_bucket *b = &t->bkt[h & t->mask];
-	uint16_t sig = ct_sig(h);
-
-	return chain_find(t, sess, b, ct_sig_match(b, sig), sig, key);
-}
-
 int
-ct_table_add(struct ct_table *t, uint32_t h, uint32_t data)
+ct_table_insert(struct ct_table *t, const struct vfw_session *sess,
+		const struct vfw_flow_key *key, uint32_t h, uint32_t data)
 {
 	struct ct_bucket *b = &t->bkt[h & t->mask], *nb;
-	uint32_t free_m, i;
+	uint16_t sig = ct_sig(h);
+	uint32_t m, free_m, i;
 
-	/* Dense chains: only the last bucket of a chain can have room. */
-	while (b->next != 0)
+	/* One walk: refuse a key that is there, and find the free slot,
+	 * which (dense chains) can only be in the last bucket. */
+	for (;;) {
+		for (m = ct_sig_match(b, sig); m != 0; m &= m - 1)
+			if (ct_key_eq(ct_hit_key(sess, b->data[__builtin_ctz(m)]), key))
+				return -EEXIST;
+		if (b->next == 0)
+			break;
 		b = ovf_bucket(t, b->next);
+	}
 	free_m = ct_sig_match(b, 0);
 	if (unlikely(free_m == 0)) {
 		if (unlikely(t->n_ovf_free == 0))
@@ -125,7 +124,7 @@ ct_table_add(struct ct_table *t, uint32_t h, uint32_t data)
 	}
 	i = (uint32_t)__builtin_ctz(free_m);
 	b->data[i] = data;
-	b->sig[i] = ct_sig(h);
+	b->sig[i] = sig;
 	return 0;
 }
 
