@@ -350,7 +350,8 @@ show_stats(struct vfw_app *app, FILE *out)
 		",\"arp_replies_learned\":%" PRIu64 ",\"arp_ignored\":%" PRIu64
 		",\"arp_requests_sent\":%" PRIu64 ",\"resolved_sent\":%" PRIu64
 		",\"icmp_echo_answered\":%" PRIu64 "}",
-		sp->arp_requests_answered, sp->arp_replies_learned, sp->arp_ignored,
+		sp->arp_requests_answered + st.ev[VFW_EV_ARP_REPLY],
+		sp->arp_replies_learned, sp->arp_ignored,
 		sp->arp_requests_sent, sp->resolved_sent, st.ev[VFW_EV_ECHO_REPLY]);
 	/* in use includes the rx rings' posted buffers and per-lcore caches:
 	 * it returns to its idle value when traffic stops (no leak) */
@@ -587,7 +588,7 @@ vfw_app_print_stats(struct vfw_app *app, FILE *out)
 			fprintf(out, "  %-28s %12" PRIu64 "\n",
 				vfw_event_name((enum vfw_event)k), st.ev[k]);
 	fprintf(out, "  arp: answered %" PRIu64 ", learned %" PRIu64 ", sent %" PRIu64
-		", ignored %" PRIu64 "\n", sp->arp_requests_answered,
+		", ignored %" PRIu64 "\n", sp->arp_requests_answered + st.ev[VFW_EV_ARP_REPLY],
 		sp->arp_replies_learned, sp->arp_requests_sent, sp->arp_ignored);
 	fprintf(out, "  drops:\n");
 	for (k = 1; k < VFW_DROP_MAX; k++)

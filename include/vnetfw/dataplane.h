@@ -50,6 +50,7 @@ extern "C" {
 	X(HAIRPIN, "hairpin")                           \
 	X(ICMP_ERR_XLATE, "icmp_errors_related")        \
 	X(ECHO_REPLY, "icmp_echo_answered")             \
+	X(ARP_REPLY, "arp_answered_by_worker")          \
 	X(TO_SLOWPATH, "to_slowpath")                   \
 	X(FROM_SLOWPATH, "from_slowpath")               \
 	X(HANDOFF_OUT, "handoff_out")                   \

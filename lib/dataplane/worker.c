@@ -148,6 +148,46 @@ echo_reply(struct vfw_worker *w, struct rte_mbuf *m, struct vfw_pkt_meta *meta,
 	tx(w, role, m);
 }
 
+/*
+ * Answer an ARP request for an address we own on this port, in place, and
+ * send it. Done here rather than on the slow path so that neighbors keep
+ * reaching us while the control thread is busy (compiling a large policy
+ * takes seconds). A request tells the slow path nothing it needs except
+ * the sender's MAC when it is resolving that sender, so requests from
+ * senders in the neighbor table still go there, to be learned.
+ */
+static bool
+arp_answer(struct vfw_worker *w, const struct vfw_policy *p,
+	   struct rte_mbuf *m, const struct vfw_pkt_meta *meta, uint8_t role)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *,
+							  meta->l2_len);
+	uint32_t tip = arp->arp_data.arp_tip, sip = arp->arp_data.arp_sip;
+	unsigned int i;
+	bool ours = tip == w->ports[role].ip;
+
+	if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST))
+		return false;
+	for (i = 0; !ours && i < p->n_owned; i++)
+		ours = p->owned[i].ip == tip && p->owned[i].port == role;
+	if (!ours)
+		return false;
+	/* a sender we are resolving: let the slow path learn its MAC */
+	if (vfw_neigh_find(w->neigh, sip) >= 0)
+		return false;
+	rte_ether_addr_copy(&arp->arp_data.arp_sha, &eth->dst_addr);
+	rte_ether_addr_copy(&w->ports[role].mac, &eth->src_addr);
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);
+	arp->arp_data.arp_tip = sip;
+	rte_ether_addr_copy(&w->ports[role].mac, &arp->arp_data.arp_sha);
+	arp->arp_data.arp_sip = tip;
+	w->stats.ev[VFW_EV_ARP_REPLY]++;
+	tx(w, role, m);
+	return true;
+}
+
 /* ---------------- route, rewrite, transmit ---------------- */
 
 /*
@@ -750,10 +790,10 @@ process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 			continue;
 		}
 		if (unlikely(meta->cls != VFW_PC_IP)) {
-			if (meta->cls == VFW_PC_ARP)
-				to_slowpath(w, m);
-			else
+			if (meta->cls != VFW_PC_ARP)
 				drop(w, m, VFW_DROP_ETHERTYPE);
+			else if (!arp_answer(w, p, m, meta, role))
+				to_slowpath(w, m);
 			continue;
 		}
 		if (unlikely(meta->key.af != VFW_AF_INET)) {
