@@ -264,26 +264,50 @@ SUMFN(vfw_policy_dnat_hits, dnat_hits)
 SUMFN(vfw_policy_snat_hits, snat_hits)
 SUMFN(vfw_policy_snat_fail, snat_fail)
 
-/* Fold the retired generation's totals into the new one, matched by name. */
+struct named_rule {
+	const struct vfw_acl_rule_info *info;
+	unsigned int idx;
+};
+
+static int
+named_rule_cmp(const void *a, const void *b)
+{
+	const struct named_rule *x = a, *y = b;
+
+	if (x->info->direction != y->info->direction)
+		return (int)x->info->direction - (int)y->info->direction;
+	return strcmp(x->info->name, y->info->name);
+}
+
+/*
+ * Fold the retired generation's totals into the new one, matched by name.
+ * Rules are matched through a sorted index (n log n): an atomic replace of
+ * 10,000 renamed rules would otherwise be 10^8 name comparisons.
+ */
 static void
 carry_counters(struct vfw_policy *to, const struct vfw_policy *from)
 {
 	unsigned int i, j, n_to, n_from;
+	struct named_rule *idx;
 
 	n_to = vfw_acl_rule_count(to->acl);
 	n_from = vfw_acl_rule_count(from->acl);
-	for (i = 0; i < n_to; i++) {
-		const struct vfw_acl_rule_info *a = vfw_acl_rule(to->acl, i);
-
+	idx = malloc(sizeof(*idx) * (n_from + 1));
+	if (idx != NULL) {
 		for (j = 0; j < n_from; j++) {
-			const struct vfw_acl_rule_info *b = vfw_acl_rule(from->acl, j);
-
-			if (a->direction == b->direction &&
-			    strcmp(a->name, b->name) == 0) {
-				to->base.rule_hits[i] += vfw_policy_rule_hits(from, j);
-				break;
-			}
+			idx[j].info = vfw_acl_rule(from->acl, j);
+			idx[j].idx = j;
 		}
+		qsort(idx, n_from, sizeof(*idx), named_rule_cmp);
+		for (i = 0; i < n_to; i++) {
+			struct named_rule key = { vfw_acl_rule(to->acl, i), 0 };
+			const struct named_rule *hit =
+				bsearch(&key, idx, n_from, sizeof(*idx), named_rule_cmp);
+
+			if (hit != NULL)
+				to->base.rule_hits[i] += vfw_policy_rule_hits(from, hit->idx);
+		}
+		free(idx);
 	}
 	n_to = vfw_route_count(to->rt);
 	n_from = vfw_route_count(from->rt);
