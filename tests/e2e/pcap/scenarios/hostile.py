@@ -6,9 +6,11 @@ traffic sent after the hostile frames, in the same pcap, is still
 forwarded.
 
 Config: configs/hostile.yaml (tight inbound policy, strict TCP conntrack).
-Gaps of the binary (no reverse-path check, IPv4 source routing, directed
-broadcast, frames beyond the MTU, ARP poisoning of learned entries) are
-scenarios marked xfail with what is expected; they turn XPASS once fixed.
+A gap of the binary is a scenario marked xfail that states what is
+expected (IPv4 source routes, for now); it turns XPASS once fixed. The
+gaps that need real time or state across many packets (ARP poisoning of
+learned neighbors, neighbor-table exhaustion) are netns scenarios
+(arp-poison, exhaust-neigh); docs/threat-model.md lists them all.
 """
 
 import struct
