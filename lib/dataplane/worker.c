@@ -226,6 +226,11 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	struct rte_mbuf *txq[VFW_PORT_MAX][VFW_BURST];
 	unsigned int ntx[VFW_PORT_MAX] = { 0 };
 	uint64_t *route_hits = p->ctr[w->id].route_hits;
+	struct mac_memo {
+		uint32_t ip;
+		int32_t slot;
+		unsigned int k;      /* mac[k] holds its MAC */
+	} memo[2] = { { 0, -1, 0 }, { 0, -1, 0 } };
 	unsigned int i, k, r, nout = 0, nfind = 0;
 
 	if (n == 0)
@@ -233,6 +238,15 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	for (i = 0; i < n; i++)
 		dst[i] = rte_be_to_cpu_32(vfw_pkt_meta(pkts[i])->key.dst[0]);
 	vfw_route_lookup_bulk(p->rt, dst, nh, n);
+	/*
+	 * With many routes, next hops and their counters are cold and each
+	 * depends on the lookup: start all the misses before using any.
+	 */
+	for (i = 0; i < n; i++)
+		rte_prefetch0(nh[i]);
+	for (i = 0; i < n; i++)
+		if (likely(nh[i] != NULL))
+			rte_prefetch0(&route_hits[nh[i]->route]);
 
 	/* pass 1: route verdict, TTL, which next hops need a table lookup */
 	for (i = 0; i < n; i++) {
@@ -285,15 +299,24 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 			if (e->ip == nh_ip[k])
 				slot[k] = e->slot;
 		}
-		/* Packets to the next hop of the packet before need no second
-		 * look at the table: that one is as valid now. */
-		if (k > 0 && slot[k] >= 0 && slot[k] == slot[k - 1] &&
-		    nh_ip[k] == nh_ip[k - 1]) {
-			mac[k] = mac[k - 1];
-			continue;
+		if (slot[k] >= 0) {
+			/* A next hop already resolved in this burst (two
+			 * remembered: traffic goes to a gateway and a few
+			 * hosts) needs no second look at the table. */
+			if (nh_ip[k] == memo[0].ip && slot[k] == memo[0].slot) {
+				mac[k] = mac[memo[0].k];
+				continue;
+			}
+			if (nh_ip[k] == memo[1].ip && slot[k] == memo[1].slot) {
+				mac[k] = mac[memo[1].k];
+				continue;
+			}
+			if (vfw_neigh_mac(w->neigh, slot[k], nh_ip[k], &mac[k])) {
+				memo[1] = memo[0];
+				memo[0] = (struct mac_memo){ nh_ip[k], slot[k], k };
+				continue;
+			}
 		}
-		if (slot[k] >= 0 && vfw_neigh_mac(w->neigh, slot[k], nh_ip[k], &mac[k]))
-			continue;
 		find_of[nfind] = (uint8_t)k;
 		find_ip[nfind++] = nh_ip[k];
 		slot[k] = -1;
