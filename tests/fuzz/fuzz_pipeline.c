@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Fuzz target: the whole per-packet pipeline (parse, local, conntrack, ACL,
- * NAT, route, slow path) on one packet against a fixed policy. The first
- * input byte picks the ingress port; the rest is the frame. Sessions and
- * neighbor state persist across inputs, as they would in a running worker.
+ * NAT, route, slow path) against a fixed policy. Sessions and neighbor
+ * state persist across inputs, as they would in a running worker.
+ *
+ * Input: the first byte is a mode. Bit 7 clear: one frame, the rest of the
+ * input, arriving on port (byte & 1). Bit 7 set: one rx burst, the rest is
+ * up to VFW_BURST records [port & 1][length, 2 bytes big endian][frame],
+ * processed by one vfw_dp_process() call, so that what depends on other
+ * packets of the same burst (a session or a fragment record made by an
+ * earlier packet, same-flow packets, the order of ARP and routed packets
+ * on the slow path) is reached too.
  */
 #include <stdlib.h>
 
@@ -134,25 +141,43 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static struct rte_mbuf *
+frame_mbuf(const uint8_t *data, size_t size, uint8_t port)
 {
-	struct rte_mbuf *m;
-	uint64_t now = rte_rdtsc();
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	char *d;
 
-	if (size < 1)
-		return 0;
-	m = rte_pktmbuf_alloc(pool);
 	if (m == NULL)
 		abort();
-	size--;
 	if (size > rte_pktmbuf_tailroom(m))
 		size = rte_pktmbuf_tailroom(m);
 	d = rte_pktmbuf_append(m, (uint16_t)size);
-	memcpy(d, data + 1, size);
-	m->port = data[0] & 1;
-	vfw_dp_process(w, &m, 1, now);
+	memcpy(d, data, size);
+	m->port = port & 1;
+	return m;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rte_mbuf *pkts[VFW_BURST];
+	uint64_t now = rte_rdtsc();
+	uint16_t n = 0;
+	size_t off, len;
+
+	if (size < 1)
+		return 0;
+	if (!(data[0] & 0x80)) {
+		pkts[n++] = frame_mbuf(data + 1, size - 1, data[0]);
+	} else {
+		for (off = 1; off + 3 <= size && n < VFW_BURST; off += 3 + len) {
+			len = RTE_MIN((size_t)(data[off + 1] << 8 | data[off + 2]),
+				      size - off - 3);
+			pkts[n++] = frame_mbuf(data + off + 3, len, data[off]);
+		}
+	}
+	if (n != 0)
+		vfw_dp_process(w, pkts, n, now);
 	vfw_dp_slowpath_poll(dp, now);
 	vfw_dp_housekeeping(w, now);
 	/* everything must have been sent, held or freed: nothing leaks */

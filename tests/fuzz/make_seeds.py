@@ -41,7 +41,53 @@ def frames():
     yield "ip_opts", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10", options=b"\x01\x01\x01\x00") / UDP(sport=1, dport=53)
 
 
+def bursts():
+    """Seeds of the pipeline target's burst mode (first byte 0x80, then
+    [port][length, 2 bytes][frame] records, one rx burst): what depends on
+    other packets of the same burst."""
+    e0 = Ether(dst=FW0, src=PEER)
+    e1 = Ether(dst=FW1, src="02:00:00:00:bb:02")
+    cl, srv, inet = "10.0.1.10", "10.240.1.10", "198.51.100.7"
+    udp = raw(UDP(sport=9, dport=53, len=8 + 40) / (b"z" * 40))
+    yield "burst_frags", [
+        (0, e0 / IP(src=cl, dst=srv, flags="MF", id=88, frag=0, proto=17) / udp[:24]),
+        (0, e0 / IP(src=cl, dst=srv, flags="MF", id=88, frag=3, proto=17) / udp[24:40]),
+        (0, e0 / IP(src=cl, dst=srv, id=88, frag=5, proto=17) / udp[40:])]
+    yield "burst_tcp_flow", [
+        (0, e0 / IP(src=inet, dst=srv) / TCP(sport=41000, dport=80, flags="S", seq=1)),
+        (0, e0 / IP(src=inet, dst=srv) / TCP(sport=41000, dport=80, flags="S", seq=1)),
+        (1, e1 / IP(src=srv, dst=inet) / TCP(sport=80, dport=41000, flags="SA", seq=9, ack=2)),
+        (0, e0 / IP(src=inet, dst=srv) / TCP(sport=41000, dport=80, flags="A", seq=2, ack=10)),
+        (0, e0 / IP(src=inet, dst=srv) / TCP(sport=41000, dport=80, flags="PA", seq=2, ack=10) / b"GET /"),
+        (1, e1 / IP(src=srv, dst=inet) / TCP(sport=80, dport=41000, flags="FA", seq=10, ack=7)),
+        (0, e0 / IP(src=inet, dst=srv) / TCP(sport=41000, dport=80, flags="R", seq=7))]
+    yield "burst_snat_icmp", [
+        (1, e1 / IP(src=srv, dst=inet) / UDP(sport=5353, dport=53) / b"q"),
+        (0, e0 / IP(src=inet, dst="10.0.1.4") / UDP(sport=53, dport=5353) / b"a"),
+        (0, e0 / IP(src="10.0.1.1", dst="10.0.1.4") / ICMP(type=3, code=3) /
+         IP(src="10.0.1.4", dst=inet) / UDP(sport=5353, dport=53))]
+    yield "burst_dnat_hairpin", [
+        (0, e0 / IP(src=cl, dst="10.0.1.4") / TCP(sport=42000, dport=8080, flags="S")),
+        (1, e1 / IP(src="10.240.2.2", dst="10.0.1.4") / TCP(sport=42001, dport=8080, flags="S")),
+        (1, e1 / IP(src=srv, dst=cl) / TCP(sport=80, dport=42000, flags="SA"))]
+    yield "burst_arp_resolve", [
+        (0, e0 / IP(src=cl, dst="10.0.1.50") / UDP(sport=1, dport=53)),
+        (0, e0 / ARP(op=2, hwsrc="02:00:00:00:bb:50", psrc="10.0.1.50", pdst="10.0.1.4", hwdst=FW0)),
+        (0, e0 / IP(src=cl, dst="10.0.1.50") / UDP(sport=1, dport=53)),
+        (0, Ether(dst="ff:ff:ff:ff:ff:ff", src=PEER) / ARP(op=1, hwsrc=PEER, psrc=cl, pdst="10.0.1.4"))]
+
+
+def burst_bytes(records):
+    out = bytes([0x80])
+    for port, f in records:
+        b = raw(f)
+        out += bytes([port]) + len(b).to_bytes(2, "big") + b
+    return out
+
+
 def main():
+    for name, recs in bursts():
+        write("pipeline", name, burst_bytes(recs))
     for name, port, f in frames():
         b = raw(f)
         write("parse", name, b)
