@@ -336,10 +336,13 @@ def _out_frag(s, port, ip_id, off):
 def hostile_fragments(s):
     """Fragments: an allowed datagram passes fragment by fragment (nothing
     is reassembled; first and later fragments in different rx bursts, see
-    hostile-fragments-one-burst); later fragments of a denied flow, orphans, a middle
-    fragment ahead of its first, a second 'first' fragment with other
-    ports, tiny and non-multiple-of-8 fragments, a ping of death and
-    fragments to the appliance are dropped and counted."""
+    hostile-fragments-one-burst); an overlapping fragment of an allowed
+    datagram is forwarded as it is (nothing is normalised: the receiver
+    decides); later fragments of a denied flow (also an RFC 1858
+    offset-1 fragment that would rewrite its TCP flags), orphans, a
+    middle fragment ahead of its first, a second 'first' fragment with
+    other ports, tiny and non-multiple-of-8 fragments, a ping of death
+    and fragments to the appliance are dropped and counted."""
     pl = b"A" * 40
     ok = _frags(_udp_dgram(4000, 53, pl), 17, 0x1001, [0, 16, 32])
     deny_udp = _frags(_udp_dgram(4001, 9999, pl), 17, 0x1002, [0, 16, 32])
@@ -353,6 +356,12 @@ def hostile_fragments(s):
     odd = _raw_ip4(dict(proto=17, id=0x1008, frag=0x2000), _udp_dgram(4008, 53, pl)[:12])
     pod = _raw_ip4(dict(proto=17, id=0x1009, frag=65528 // 8), b"P" * 16)
     local = _frags(bytes(ICMP(type=8, id=9, seq=1)) + pl, 1, 0x100a, [0, 16], dst=VNET_IP)
+    # overlaps: bytes 8-23 of the allowed datagram 0x1006 again (over its
+    # first and second fragments), and bytes 8-15 of the denied TCP SYN
+    # 0x1003 with other flags (RFC 1858's offset-1 attack)
+    overlap = _raw_ip4(dict(proto=17, id=0x1006, frag=0x2000 | 1), b"O" * 16)
+    tcp_fo1 = _raw_ip4(dict(proto=6, id=0x1003, frag=0x2000 | 1),
+                       b"\x00\x00\x00\x00\x50\x10\xff\xff")
     nb = 0
     s.vnet.send(ok[0][1])                          # in order, all allowed
     nb += burst_break(s)
@@ -370,6 +379,8 @@ def hostile_fragments(s):
     s.vnet.send(second_first[0][1])                # same id, denied ports
     nb += burst_break(s)
     s.vnet.send(allowed_first[1][1])
+    s.vnet.send(overlap)
+    s.vnet.send(tcp_fo1)
     for _, f in tiny_tcp + [(0, odd), (0, pod)] + local:
         s.vnet.send(f)
     good = good_tail(s)
@@ -385,6 +396,10 @@ def hostile_fragments(s):
     for off in (0, 16):
         s.check(len(_out_frag(s, "cluster", 0x1006, off)) == 1,
                 "id reuse: allowed datagram's fragment at offset %d forwarded" % off)
+    s.check(len(_out_frag(s, "cluster", 0x1006, 8)) == 1,
+            "overlapping fragment of the allowed datagram forwarded as it is")
+    s.check(not _out_frag(s, "cluster", 0x1003, 8),
+            "offset-1 fragment of the denied TCP flow dropped")
     firsts = _out_frag(s, "cluster", 0x1006, 0)
     if firsts:
         s.eq(firsts[0][UDP].dport, 53, "id reuse: the forwarded first fragment is the allowed one")
@@ -393,10 +408,11 @@ def hostile_fragments(s):
         # the first fragments of deny_udp and deny_tcp, the second "first"
         # fragment (port 9999) of the reused id
         "acl_deny": 3,
-        # the later fragments of deny_udp (2) and deny_tcp (2), the early
-        # middle of ooo, the 2 orphans, tiny TCP's second fragment (its
-        # first was malformed) and the echo's second fragment
-        "fragment_without_first": 9,
+        # the later fragments of deny_udp (2) and deny_tcp (2), deny_tcp's
+        # offset-1 fragment, the early middle of ooo, the 2 orphans, tiny
+        # TCP's second fragment (its first was malformed) and the echo's
+        # second fragment
+        "fragment_without_first": 10,
         # tiny TCP first fragment (8 bytes of TCP header), the 12-byte
         # non-last fragment, the ping of death
         "fragment_malformed": 3,
