@@ -306,7 +306,8 @@ else:
 #   huge MIB                 one request line of MIB MiB; print the reply
 #   garbage                  junk lines on one connection; print
 #                            "answered K of N" (every line gets a reply)
-#   timed REQUEST            print the seconds one request takes
+#   timed REQUEST [SENTFILE] print the seconds one request takes (and
+#                            create SENTFILE once it is sent)
 HD_CTL_ABUSE_PY='
 import json, os, socket, sys, time
 path, mode = sys.argv[1], sys.argv[2]
@@ -398,6 +399,8 @@ elif mode == "timed":
     t0 = time.time()
     s = conn(600)
     s.sendall(sys.argv[3].encode() + b"\n")
+    if len(sys.argv) > 4:
+        open(sys.argv[4], "w").close()      # tell the caller: all sent
     buf = b""
     while not buf.endswith(b"\n"):
         d = s.recv(1 << 16)
