@@ -125,7 +125,8 @@ vfw_ct_tcp_may_open(const struct vfw_ct *ct, uint8_t tcp_flags)
 /*
  * One TCP packet of direction d. Returns 0 (valid, refresh the expiry),
  * 1 (valid, keep the expiry: a CLOSED session must not be kept alive by
- * stragglers) or -1 (invalid: drop, nothing changes).
+ * stragglers, nor a half-open one by challenge ACKs) or -1 (invalid: drop,
+ * nothing changes).
  */
 static int
 tcp_update(struct vfw_ct *ct, struct vfw_session *s, unsigned int d,
@@ -168,7 +169,23 @@ tcp_update(struct vfw_ct *ct, struct vfw_session *s, unsigned int d,
 			return 0;
 		}
 		/* Simultaneous open (a bare SYN back) passes unchanged. */
-		return f == TCP_SYN ? 0 : -1;
+		if (f == TCP_SYN)
+			return 0;
+		/*
+		 * A bare ACK (no PSH or URG either) answering the SYN is the
+		 * challenge ACK of a responder that still holds the 4-tuple
+		 * of an earlier connection (TIME_WAIT, RFC 5961 4; RFC 793's
+		 * answer to a SYN in a synchronised state). The originator
+		 * needs it: it answers with a RST, which closes the session
+		 * here, and its next SYN opens a fresh one. Like netfilter's
+		 * sIG it passes, and changes nothing: neither the state nor
+		 * the expiry, so a peer spraying ACKs cannot keep a half-open
+		 * session alive.
+		 */
+		if ((tcp_flags & (TCP_STATE_FLAGS | RTE_TCP_PSH_FLAG |
+				  RTE_TCP_URG_FLAG)) == TCP_ACK)
+			return 1;
+		return -1;
 	case VFW_CT_TCP_SYN_RECV:
 		/* Retransmitted SYN or SYN-ACK. */
 		if (f & TCP_SYN)

@@ -611,6 +611,79 @@ test_tcp_edges(void **state)
 	vfw_ct_free(ct);
 }
 
+/*
+ * Port reuse against a responder still in TIME_WAIT: it answers the new
+ * SYN with a bare ACK for the old connection (RFC 5961 challenge ACK).
+ * The ACK passes without changing the session; the originator's RST then
+ * closes it and its retried SYN opens a fresh one.
+ */
+static void
+test_tcp_challenge_ack(void **state)
+{
+	struct vfw_ct *ct = new_ct(16, false, 0);
+	struct vfw_flow_key o = k4(IPPROTO_TCP, IP4(198, 51, 100, 7), 6100,
+				   IP4(10, 240, 1, 10), 80);
+	struct vfw_flow_key r = rev(&o);
+	struct vfw_session *s;
+	int idx, idx2;
+
+	(void)state;
+	idx = vfw_ct_create_session(ct, &o, &r, VFW_DIR_IN, F_SYN, 0);
+	assert_true(idx >= 0);
+	s = vfw_ct_session(ct, idx);
+
+	/* The challenge ACK: passes, state and expiry unchanged. */
+	assert_int_equal(vfw_ct_update(ct, idx, 1, F_ACK, 100), 0);
+	assert_int_equal(s->state, VFW_CT_TCP_SYN_SENT);
+	assert_int_equal(s->expire, SEC(30));
+	assert_int_equal(s->packets[1], 1);
+	/* ...again (the responder repeats it, rate-limited): still nothing,
+	 * so a peer spraying ACKs cannot keep the session alive. */
+	assert_int_equal(vfw_ct_update(ct, idx, 1, F_ACK | 0x40, 200), 0);
+	assert_int_equal(s->expire, SEC(30));
+	assert_int_equal(s->packets[1], 2);
+	/* Anything more than a bare ACK before the SYN-ACK stays invalid:
+	 * data, FIN, urgent data; and an ACK from the originator. */
+	assert_int_equal(vfw_ct_update(ct, idx, 1, F_ACK | F_PSH, 300), -1);
+	assert_int_equal(vfw_ct_update(ct, idx, 1, F_FIN | F_ACK, 300), -1);
+	assert_int_equal(vfw_ct_update(ct, idx, 1, F_ACK | 0x20, 300), -1);
+	assert_int_equal(vfw_ct_update(ct, idx, 0, F_ACK, 300), -1);
+	assert_int_equal(s->state, VFW_CT_TCP_SYN_SENT);
+	assert_int_equal(s->packets[1], 2);
+	assert_int_equal(s->packets[0], 1);
+	check_counts(ct);
+
+	/* The originator resets its side of the old connection: CLOSED. */
+	assert_int_equal(vfw_ct_update(ct, idx, 0, F_RST, 400), 0);
+	assert_int_equal(s->state, VFW_CT_TCP_CLOSED);
+	assert_int_equal(s->expire, 400 + SEC(10));
+	/* Its retried SYN: -1, and it may open, so the caller deletes the
+	 * closed session and creates a fresh one. */
+	assert_int_equal(vfw_ct_update(ct, idx, 0, F_SYN, 1400), -1);
+	assert_true(vfw_ct_tcp_may_open(ct, F_SYN));
+	vfw_ct_delete(ct, (uint32_t)idx);
+	idx2 = vfw_ct_create_session(ct, &o, &r, VFW_DIR_IN, F_SYN, 1400);
+	assert_true(idx2 >= 0);
+	s = vfw_ct_session(ct, idx2);
+	assert_int_equal(s->state, VFW_CT_TCP_SYN_SENT);
+	assert_int_equal(s->expire, 1400 + SEC(30));
+	assert_int_equal(s->packets[1], 0);
+	assert_int_equal(lookup1(ct, &r), idx2 << 1 | 1);
+	assert_int_equal(vfw_ct_count(ct), 1);
+	/* This time the SYN-ACK comes. */
+	assert_int_equal(vfw_ct_update(ct, idx2, 1, F_SYN | F_ACK, 1401), 0);
+	assert_int_equal(s->state, VFW_CT_TCP_SYN_RECV);
+	check_counts(ct);
+
+	/* Strict tracking elsewhere is unchanged: a bare ACK opens nothing. */
+	assert_false(vfw_ct_tcp_may_open(ct, F_ACK));
+	assert_int_equal(vfw_ct_create_session(ct, &r, &o, VFW_DIR_OUT, F_ACK,
+					       1500), -EINVAL);
+	assert_int_equal(vfw_ct_count(ct), 1);
+	check_counts(ct);
+	vfw_ct_free(ct);
+}
+
 static void
 test_tcp_loose(void **state)
 {
@@ -1273,6 +1346,7 @@ main(void)
 		cmocka_unit_test(test_tcp_fin_lifecycle),
 		cmocka_unit_test(test_tcp_timeouts),
 		cmocka_unit_test(test_tcp_edges),
+		cmocka_unit_test(test_tcp_challenge_ack),
 		cmocka_unit_test(test_tcp_loose),
 		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_icmp_other),

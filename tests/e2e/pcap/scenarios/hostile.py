@@ -965,29 +965,37 @@ def _cluster_fillers(s, n=33):
     return n
 
 
-@scenario("hostile-tcp-challenge-ack", config=CFG,
-          xfail="a bare ACK in the reply direction of a SYN_SENT session is "
-                "dropped as ct_invalid (lib/ct/ct_state.c tcp_update); it is the "
-                "answer of a server whose TIME_WAIT holds the 4-tuple (RFC 5961 "
-                "challenge ACK), the client needs it to reset the old state, and "
-                "netfilter lets it pass (sIG): the new connection hangs for the "
-                "rest of TIME_WAIT")
+@scenario("hostile-tcp-challenge-ack", config=CFG)
 def hostile_tcp_challenge_ack(s):
     """A client reuses a port whose previous connection the server still
     holds in TIME_WAIT: the server answers the new SYN with a bare ACK for
-    the old connection, which must reach the client so that it can reset
-    the old state and retry."""
+    the old connection (RFC 5961 challenge ACK), which must reach the
+    client so that it can reset the old state (RST) and retry (SYN): both
+    are forwarded too, the retry through a fresh session."""
     m = s.marker("syn")
     s.vnet.send(from_client(SERVER_IP, TCP(sport=6100, dport=80, flags="S", seq=4000000000), m))
     _cluster_fillers(s)
     ma = s.marker("challenge-ack")
     s.cluster.send(from_server(CLIENT_IP, TCP(sport=80, dport=6100, flags="A", seq=801178599,
                                               ack=82901656), ma))
+    # the ACK is in the cluster port's second rx burst; the RST comes in
+    # the vnet port's fourth, the retried SYN later still
+    burst_break(s, 96)
+    mr = s.marker("client-rst")
+    pr = s.vnet.send(from_client(SERVER_IP, TCP(sport=6100, dport=80, flags="R", seq=82901656), mr))
+    burst_break(s)
+    ms = s.marker("retried-syn")
+    ps = s.vnet.send(from_client(SERVER_IP, TCP(sport=6100, dport=80, flags="S", seq=4000100000), ms))
     good = good_tail(s)
     yield
     got = s.vnet.with_marker(ma)
     s.check(len(got) == 1, "the challenge ACK reaches the client", "%d copies" % len(got))
-    s.expect_drop("ct_invalid", 0)
+    s.expect_forwarded(pr, mr, "cluster", SERVER_MAC, "the client's RST")
+    s.expect_forwarded(ps, ms, "cluster", SERVER_MAC, "the client's retried SYN")
+    expect_drops(s, {"l2_not_for_us": 33 + 96 + 33})
+    s.check(s.counter("events.sessions_created") == 2 + len(good),
+            "the retried SYN made a fresh session",
+            "sessions_created %r" % s.counter("events.sessions_created"))
     check_good(s, good)
 
 
