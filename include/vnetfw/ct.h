@@ -112,8 +112,16 @@ static inline struct vfw_session *vfw_ct_session(struct vfw_ct *ct,
 /**
  * Create a session. orig: first packet's key; reply: the key replies will
  * carry. Returns the session index, -ENOSPC when max_sessions is reached,
- * -EEXIST when either key is already in use (e.g. a NAT port collision).
+ * -EEXIST when either key is already in use by a session that keeps it
+ * (e.g. a NAT port collision), -EINVAL when the packet may not open one.
  * The state is set from the first packet (tcp_flags for TCP).
+ *
+ * A key held by a session that may not keep it is taken over: the holder
+ * is removed first (release callback included) and counted by
+ * vfw_ct_replaced(). That is a TCP session in CLOSING or CLOSED when the
+ * new one opens with a SYN (a port reused right after a close, possibly
+ * by another flow that NAT maps onto the same tuple), and any session
+ * past its expiry that aging has not reached yet.
  */
 int vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 			  const struct vfw_flow_key *reply, enum vfw_dir dir,
@@ -136,8 +144,8 @@ int vfw_ct_update_slow(struct vfw_ct *ct, uint32_t idx, unsigned int d,
  * or anything when tcp_loose). */
 bool vfw_ct_tcp_may_open(const struct vfw_ct *ct, uint8_t tcp_flags);
 
-/** Callback run for every session that is removed (aging or delete), e.g.
- * to give back a NAT port. */
+/** Callback run for every session that is removed (aging, delete, or
+ * replaced by vfw_ct_create_session()), e.g. to give back a NAT port. */
 typedef void (*vfw_ct_release_cb)(void *arg, const struct vfw_session *s);
 void vfw_ct_set_release_cb(struct vfw_ct *ct, vfw_ct_release_cb cb, void *arg);
 
@@ -148,6 +156,9 @@ void vfw_ct_delete(struct vfw_ct *ct, uint32_t idx);
  * call stopped. Returns the number of sessions removed.
  */
 unsigned int vfw_ct_age(struct vfw_ct *ct, uint64_t now, unsigned int budget);
+
+/** Sessions removed by vfw_ct_create_session() to take over a key. */
+uint64_t vfw_ct_replaced(const struct vfw_ct *ct);
 
 /** Sessions in use, and per-state counts (array of VFW_CT_STATE_MAX). */
 uint32_t vfw_ct_count(const struct vfw_ct *ct);

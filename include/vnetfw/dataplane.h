@@ -44,6 +44,7 @@ extern "C" {
 	X(FORWARDED, "forwarded")                       \
 	X(CT_HIT, "session_hits")                       \
 	X(CT_NEW, "sessions_created")                   \
+	X(CT_REPLACED, "sessions_replaced")             \
 	X(ACL_ALLOW, "acl_allowed")                     \
 	X(DNAT, "dnat_translated")                      \
 	X(SNAT, "snat_translated")                      \

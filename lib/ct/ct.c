@@ -134,13 +134,80 @@ vfw_ct_set_release_cb(struct vfw_ct *ct, vfw_ct_release_cb cb, void *arg)
 	ct->release_arg = arg;
 }
 
+/* Release callback first (it may read the whole session), then keys. */
+static void
+ct_remove(struct vfw_ct *ct, uint32_t idx)
+{
+	struct vfw_session *s = &ct->sessions[idx];
+
+	if (ct->release_cb != NULL)
+		ct->release_cb(ct->release_arg, s);
+	ct_table_del(&ct->tbl, ct_hash(&s->orig), hit_data(idx, 0));
+	ct_table_del(&ct->tbl, ct_hash(&s->reply), hit_data(idx, 1));
+	ct_set_state(ct, s, VFW_CT_FREE);
+	s->expire = CT_EXPIRE_NEVER;
+	ct->free_stack[ct->n_free++] = idx;
+}
+
+/*
+ * May a new session in state st take a key that session holder holds? A
+ * SYN (st SYN_SENT) may, from a TCP session that is over or on its way
+ * out: a FIN seen (CLOSING, TIME_WAIT included) or closed (RST, or both
+ * FINs acknowledged). Netfilter does the same for a SYN on such a session
+ * ("reopen a closed/aborted connection"). Any new session may take the
+ * keys of a session that has expired and that aging has not reached yet.
+ * A live session keeps its keys.
+ */
+static inline bool
+ct_may_replace(const struct vfw_ct *ct, int st, uint32_t holder,
+	       uint64_t now)
+{
+	const struct vfw_session *h = &ct->sessions[holder];
+
+	return (st == VFW_CT_TCP_SYN_SENT &&
+		(h->state == VFW_CT_TCP_CLOSING ||
+		 h->state == VFW_CT_TCP_CLOSED)) ||
+	       now >= h->expire;
+}
+
+/*
+ * A key of a new session (state st) is taken: remove the sessions holding
+ * either key if every one of them may be replaced, and return how many
+ * were removed; otherwise change nothing and return 0.
+ */
+static unsigned int
+ct_replace_holders(struct vfw_ct *ct, const struct vfw_flow_key *orig,
+		   const struct vfw_flow_key *reply, int st, uint64_t now)
+{
+	const struct vfw_flow_key *keys[2] = { orig, reply };
+	int32_t hit[2];
+	unsigned int i, n = 0;
+
+	vfw_ct_lookup_bulk(ct, keys, hit, 2);
+	for (i = 0; i < 2; i++)
+		if (hit[i] >= 0 &&
+		    !ct_may_replace(ct, st, VFW_CT_HIT_IDX(hit[i]), now))
+			return 0;
+	for (i = 0; i < 2; i++) {
+		if (hit[i] < 0 ||
+		    (i == 1 && hit[0] >= 0 &&
+		     VFW_CT_HIT_IDX(hit[0]) == VFW_CT_HIT_IDX(hit[1])))
+			continue;
+		ct_remove(ct, VFW_CT_HIT_IDX(hit[i]));
+		n++;
+	}
+	ct->replaced += n;
+	return n;
+}
+
 int
 vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 		      const struct vfw_flow_key *reply, enum vfw_dir dir,
 		      uint8_t tcp_flags, uint64_t now)
 {
 	struct vfw_session *s;
-	uint32_t h_o, h_r;
+	uint32_t h_o, h_r, held = 0;
+	bool retried = false;
 	uint8_t fin_seen;
 	uint32_t idx;
 	int st, ret;
@@ -152,23 +219,34 @@ vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 	 * cannot hold two keys. */
 	if (unlikely(memcmp(orig, reply, sizeof(*orig)) == 0))
 		return -EEXIST;
-	if (unlikely(ct->n_free == 0))
-		return -ENOSPC;
-
-	/* Each key maps to one session: a key in use is refused, and a
-	 * failure leaves nothing behind. */
-	idx = ct->free_stack[ct->n_free - 1];
 	h_o = ct_hash(orig);
-	ret = ct_table_insert(&ct->tbl, ct->sessions, orig, h_o,
-			      hit_data(idx, 0));
-	if (ret < 0)
-		return ret;
 	h_r = ct_hash(reply);
-	ret = ct_table_insert(&ct->tbl, ct->sessions, reply, h_r,
-			      hit_data(idx, 1));
-	if (unlikely(ret < 0)) {
-		ct_table_del(&ct->tbl, h_o, hit_data(idx, 0));
-		return ret;
+
+	/*
+	 * Each key maps to one session: a key in use is refused, and a
+	 * failure leaves nothing behind. Except that the sessions holding
+	 * the keys are removed (release callback included) when all of them
+	 * may be replaced (ct_may_replace()), and creation starts again,
+	 * once: both keys are free then.
+	 */
+	for (;;) {
+		if (unlikely(ct->n_free == 0))
+			return -ENOSPC;
+		idx = ct->free_stack[ct->n_free - 1];
+		ret = ct_table_insert(&ct->tbl, ct->sessions, orig, h_o,
+				      hit_data(idx, 0), &held);
+		if (likely(ret == 0)) {
+			ret = ct_table_insert(&ct->tbl, ct->sessions, reply, h_r,
+					      hit_data(idx, 1), &held);
+			if (likely(ret == 0))
+				break;
+			ct_table_del(&ct->tbl, h_o, hit_data(idx, 0));
+		}
+		if (ret != -EEXIST || retried ||
+		    !ct_may_replace(ct, st, held >> 1, now) ||
+		    ct_replace_holders(ct, orig, reply, st, now) == 0)
+			return ret;
+		retried = true;
 	}
 	ct->n_free--;
 	/* The next session to be created: its lines are written then. */
@@ -196,21 +274,6 @@ vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 	s->created = now;
 	ct_set_state(ct, s, (enum vfw_ct_state)st);
 	return (int)idx;
-}
-
-/* Release callback first (it may read the whole session), then keys. */
-static void
-ct_remove(struct vfw_ct *ct, uint32_t idx)
-{
-	struct vfw_session *s = &ct->sessions[idx];
-
-	if (ct->release_cb != NULL)
-		ct->release_cb(ct->release_arg, s);
-	ct_table_del(&ct->tbl, ct_hash(&s->orig), hit_data(idx, 0));
-	ct_table_del(&ct->tbl, ct_hash(&s->reply), hit_data(idx, 1));
-	ct_set_state(ct, s, VFW_CT_FREE);
-	s->expire = CT_EXPIRE_NEVER;
-	ct->free_stack[ct->n_free++] = idx;
 }
 
 void
@@ -250,6 +313,12 @@ vfw_ct_age(struct vfw_ct *ct, uint64_t now, unsigned int budget)
 	ct->age_cursor = cur;
 	/* Fragment entries need no sweep: they expire in place (ct_frag.c). */
 	return removed;
+}
+
+uint64_t
+vfw_ct_replaced(const struct vfw_ct *ct)
+{
+	return ct->replaced;
 }
 
 uint32_t

@@ -203,6 +203,7 @@ struct vfw_ct {
 	uint32_t *free_stack;  /**< free session indices; top is [n_free-1] */
 	uint32_t age_cursor;   /**< next slot vfw_ct_age() examines */
 	uint32_t by_state[VFW_CT_STATE_MAX];
+	uint64_t replaced;     /**< closing sessions retired by a new SYN */
 	uint64_t hz;
 	vfw_ct_release_cb release_cb;
 	void *release_arg;
@@ -224,10 +225,12 @@ ct_set_state(struct vfw_ct *ct, struct vfw_session *s, enum vfw_ct_state st)
 int ct_table_init(struct ct_table *t, uint32_t max_sessions, int socket);
 void ct_table_fini(struct ct_table *t);
 /* Enter key (hash h) with hit word data: 0, -EEXIST when the key is there
- * already, -ENOSPC when no overflow bucket is left (cannot happen while at
- * most max_sessions sessions hold two keys each). */
+ * already (*held: the hit word that holds it), -ENOSPC when no overflow
+ * bucket is left (cannot happen while at most max_sessions sessions hold
+ * two keys each). */
 int ct_table_insert(struct ct_table *t, const struct vfw_session *sess,
-		    const struct vfw_flow_key *key, uint32_t h, uint32_t data);
+		    const struct vfw_flow_key *key, uint32_t h, uint32_t data,
+		    uint32_t *held);
 /* Remove the entry data from hash h's chain (no-op when absent). */
 void ct_table_del(struct ct_table *t, uint32_t h, uint32_t data);
 

@@ -95,7 +95,8 @@ chain_find(const struct ct_table *t, const struct vfw_session *sess,
 
 int
 ct_table_insert(struct ct_table *t, const struct vfw_session *sess,
-		const struct vfw_flow_key *key, uint32_t h, uint32_t data)
+		const struct vfw_flow_key *key, uint32_t h, uint32_t data,
+		uint32_t *held)
 {
 	struct ct_bucket *b = &t->bkt[h & t->mask], *nb;
 	uint16_t sig = ct_sig(h);
@@ -104,9 +105,14 @@ ct_table_insert(struct ct_table *t, const struct vfw_session *sess,
 	/* One walk: refuse a key that is there, and find the free slot,
 	 * which (dense chains) can only be in the last bucket. */
 	for (;;) {
-		for (m = ct_sig_match(b, sig); m != 0; m &= m - 1)
-			if (ct_key_eq(ct_hit_key(sess, b->data[__builtin_ctz(m)]), key))
+		for (m = ct_sig_match(b, sig); m != 0; m &= m - 1) {
+			uint32_t d = b->data[__builtin_ctz(m)];
+
+			if (ct_key_eq(ct_hit_key(sess, d), key)) {
+				*held = d;
 				return -EEXIST;
+			}
+		}
 		if (b->next == 0)
 			break;
 		b = ovf_bucket(t, b->next);

@@ -398,6 +398,19 @@ session_packet(struct vfw_worker *w, struct rte_mbuf *m,
  * Session creation failed. -EEXIST may mean an earlier packet of the same
  * burst created this very flow's session: then this packet is simply its
  * next packet. Anything else is counted.
+ *
+ * A key held by a closing or closed TCP session does not fail a SYN's
+ * creation: lib/ct replaces that session (releasing its SNAT port through
+ * the release callback). That is only sound because the holder is in this
+ * worker's table whenever it exists at all: two sessions that collide share
+ * a key, a key is a packet of its session as it is on the wire (orig: as
+ * received; reply: as a reply arrives), and dispatch() picks the owner of
+ * a packet from its outside addresses alone, the same for both directions
+ * and under NAT. So both sessions are owned by the worker that owns the
+ * key's addresses. (After a policy change that moves the NAT domain, an
+ * old session may sit on a worker that no longer gets its packets; the
+ * new flow then lives on its new owner and the collision is not seen,
+ * which is harmless: the old one ages out.)
  */
 static void
 create_failed(struct vfw_worker *w, struct rte_mbuf *m,
@@ -424,6 +437,24 @@ create_failed(struct vfw_worker *w, struct rte_mbuf *m,
 		}
 	}
 	drop(w, m, err == -ENOSPC ? VFW_DROP_CT_FULL : VFW_DROP_CT_INVALID);
+}
+
+/*
+ * A packet that missed the session lookup and may not open a session (TCP
+ * without a bare SYN, an echo reply). When an earlier packet of the same
+ * burst created sessions after the lookup (created != 0), this one may
+ * belong to one of them (a SYN and the RST that follows it in one burst):
+ * look again. Otherwise it is invalid.
+ */
+static void
+not_opening(struct vfw_worker *w, struct rte_mbuf *m,
+	    struct vfw_pkt_meta *meta, unsigned int created, uint64_t now,
+	    struct rte_mbuf **fwd, unsigned int *nf)
+{
+	if (created != 0)
+		create_failed(w, m, meta, -EEXIST, now, fwd, nf);
+	else
+		drop(w, m, VFW_DROP_CT_INVALID);
 }
 
 /* ---------------- new flows ---------------- */
@@ -507,7 +538,7 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 	struct rte_mbuf *acl_pkts[VFW_DIR_MAX][VFW_BURST];
 	uint32_t res[VFW_DIR_MAX][VFW_BURST];
 	int16_t dnat_of[VFW_DIR_MAX][VFW_BURST];
-	unsigned int nk[VFW_DIR_MAX] = { 0, 0 };
+	unsigned int nk[VFW_DIR_MAX] = { 0, 0 }, created = 0;
 	struct vfw_policy_counters *ctr = &p->ctr[w->id];
 	const struct vfw_nexthop *src_nh[VFW_BURST];
 	uint32_t src[VFW_BURST];
@@ -602,8 +633,9 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 			if (!tracked(meta)) {
 				if (meta->key.proto == IPPROTO_ICMP &&
 				    meta->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
-					/* a reply with no request seen */
-					drop(w, m, VFW_DROP_CT_INVALID);
+					/* a reply with no request seen (but maybe
+					 * one earlier in this burst) */
+					not_opening(w, m, meta, created, now, fwd, nf);
 					continue;
 				}
 				fwd[(*nf)++] = m;
@@ -611,7 +643,7 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 			}
 			if (meta->key.proto == IPPROTO_TCP &&
 			    !vfw_ct_tcp_may_open(w->ct, meta->tcp_flags)) {
-				drop(w, m, VFW_DROP_CT_INVALID);
+				not_opening(w, m, meta, created, now, fwd, nf);
 				continue;
 			}
 			if (di >= 0) {
@@ -668,6 +700,7 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 				create_failed(w, m, meta, idx, now, fwd, nf);
 				continue;
 			}
+			created++;
 			s = vfw_ct_session(w->ct, (uint32_t)idx);
 			s->rule = r & VFW_ACL_INDEX_MASK;
 			s->generation = (uint32_t)p->generation;

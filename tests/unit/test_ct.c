@@ -684,6 +684,166 @@ test_tcp_challenge_ack(void **state)
 	vfw_ct_free(ct);
 }
 
+/*
+ * A new SYN whose key a closing or closed session holds replaces that
+ * session (release callback, counters); a live holder keeps its keys.
+ * The soak's case: a client port used first through DNAT, then straight
+ * to the server, whose reply key is the DNAT session's.
+ */
+static void
+test_replace_closed(void **state)
+{
+	struct vfw_ct *ct = new_ct(16, false, 0);
+	const uint32_t c = IP4(198, 51, 100, 7), pub = IP4(10, 0, 1, 4),
+		       srv = IP4(10, 240, 1, 10);
+	struct vfw_flow_key dn_o, dn_r, d_o, d_r;
+	struct rec rec = { .ct = ct };
+	struct vfw_session *s;
+	int a, b;
+
+	(void)state;
+	vfw_ct_set_release_cb(ct, rec_cb, &rec);
+	/* through DNAT: C:6200 -> pub:8080, translated to srv:80 */
+	dn_o = k4(IPPROTO_TCP, c, 6200, pub, 8080);
+	dn_r = k4(IPPROTO_TCP, srv, 80, c, 6200);
+	/* direct: C:6200 -> srv:80; its reply key is dn_r */
+	d_o = k4(IPPROTO_TCP, c, 6200, srv, 80);
+	d_r = rev(&d_o);
+	assert_memory_equal(&d_r, &dn_r, sizeof(d_r));
+
+	/* A half-open holder (SYN_SENT) is live: refused, nothing changes. */
+	a = vfw_ct_create_session(ct, &dn_o, &dn_r, VFW_DIR_IN, F_SYN, 0);
+	assert_true(a >= 0);
+	assert_int_equal(vfw_ct_create_session(ct, &d_o, &d_r, VFW_DIR_IN,
+					       F_SYN, 10), -EEXIST);
+	/* ...and so is an established one. */
+	assert_int_equal(vfw_ct_update(ct, a, 1, F_SYN | F_ACK, 20), 0);
+	assert_int_equal(vfw_ct_create_session(ct, &d_o, &d_r, VFW_DIR_IN,
+					       F_SYN, 30), -EEXIST);
+	assert_int_equal(vfw_ct_update(ct, a, 0, F_ACK, 40), 0);
+	assert_int_equal(state_of(ct, a), VFW_CT_TCP_ESTABLISHED);
+	assert_int_equal(vfw_ct_create_session(ct, &d_o, &d_r, VFW_DIR_IN,
+					       F_SYN, 50), -EEXIST);
+	assert_int_equal(rec.n, 0);
+	assert_int_equal(vfw_ct_replaced(ct), 0);
+	assert_int_equal(vfw_ct_count(ct), 1);
+	assert_int_equal(lookup1(ct, &d_o), -1);
+	assert_int_equal(lookup1(ct, &dn_r), a << 1 | 1);
+	check_counts(ct);
+
+	/* The client closes (FIN seen: CLOSING): a new SYN takes the key. */
+	assert_int_equal(vfw_ct_update(ct, a, 0, F_FIN | F_ACK, 60), 0);
+	assert_int_equal(state_of(ct, a), VFW_CT_TCP_CLOSING);
+	/* Only a SYN does (tcp_loose: an ACK could open, but not take). */
+	{
+		struct vfw_cfg_timeouts t = default_tmo;
+
+		vfw_ct_set_params(ct, true, &t);
+		assert_int_equal(vfw_ct_create_session(ct, &d_o, &d_r,
+						       VFW_DIR_IN, F_ACK, 65),
+				 -EEXIST);
+		vfw_ct_set_params(ct, false, &t);
+	}
+	assert_int_equal(rec.n, 0);
+	b = vfw_ct_create_session(ct, &d_o, &d_r, VFW_DIR_IN, F_SYN, 70);
+	assert_true(b >= 0);
+	/* the old session went through the release callback, then away */
+	assert_int_equal(rec.n, 1);
+	assert_int_equal(rec.idx[0], (uint32_t)a);
+	assert_memory_equal(&rec.orig[0], &dn_o, sizeof(dn_o));
+	assert_int_equal(vfw_ct_replaced(ct), 1);
+	assert_int_equal(vfw_ct_count(ct), 1);
+	assert_int_equal(lookup1(ct, &dn_o), -1);
+	assert_int_equal(lookup1(ct, &d_o), b << 1);
+	assert_int_equal(lookup1(ct, &d_r), b << 1 | 1);
+	s = vfw_ct_session(ct, b);
+	assert_int_equal(s->state, VFW_CT_TCP_SYN_SENT);
+	assert_int_equal(s->expire, 70 + SEC(30));
+	assert_int_equal(state_count(ct, VFW_CT_TCP_CLOSING), 0);
+	check_counts(ct);
+
+	/* The other way round, after a RST (CLOSED): the direct session's
+	 * reply key is wanted by a new DNAT flow. */
+	assert_int_equal(vfw_ct_update(ct, b, 1, F_RST | F_ACK, 80), 0);
+	assert_int_equal(state_of(ct, b), VFW_CT_TCP_CLOSED);
+	a = vfw_ct_create_session(ct, &dn_o, &dn_r, VFW_DIR_IN, F_SYN, 90);
+	assert_true(a >= 0);
+	assert_int_equal(rec.n, 2);
+	assert_int_equal(rec.idx[1], (uint32_t)b);
+	assert_int_equal(vfw_ct_replaced(ct), 2);
+	assert_int_equal(vfw_ct_count(ct), 1);
+	assert_int_equal(lookup1(ct, &d_o), -1);
+	assert_int_equal(lookup1(ct, &dn_r), a << 1 | 1);
+	check_counts(ct);
+	vfw_ct_free(ct);
+}
+
+/*
+ * Replacement is all or nothing over both keys: every holder must qualify.
+ * A holder past its expiry qualifies for any new session.
+ */
+static void
+test_replace_both_keys(void **state)
+{
+	struct vfw_ct *ct = new_ct(16, false, 0);
+	struct vfw_flow_key x_o, x_r, y_o, y_r, z_o, n_o, n_r, u_o, u_r;
+	struct rec rec = { .ct = ct };
+	int x, y, z, n;
+
+	(void)state;
+	vfw_ct_set_release_cb(ct, rec_cb, &rec);
+	/* x holds n's orig key, y holds n's reply key (as its orig key) */
+	n_o = k4(IPPROTO_TCP, IP4(10, 0, 0, 1), 1000, IP4(10, 0, 0, 2), 80);
+	n_r = k4(IPPROTO_TCP, IP4(10, 0, 0, 9), 80, IP4(10, 0, 0, 1), 1000);
+	x_o = n_o;
+	x_r = k4(IPPROTO_TCP, IP4(10, 0, 0, 2), 80, IP4(10, 0, 0, 1), 1000);
+	y_o = n_r;
+	y_r = rev(&n_r);
+	x = vfw_ct_create_session(ct, &x_o, &x_r, VFW_DIR_IN, F_SYN, 0);
+	y = vfw_ct_create_session(ct, &y_o, &y_r, VFW_DIR_OUT, F_SYN, 0);
+	assert_true(x >= 0 && y >= 0);
+	assert_int_equal(vfw_ct_update(ct, x, 0, F_RST, 10), 0);
+	/* x closed, y half-open: refused, and x is still there */
+	assert_int_equal(vfw_ct_create_session(ct, &n_o, &n_r, VFW_DIR_IN,
+					       F_SYN, 20), -EEXIST);
+	assert_int_equal(rec.n, 0);
+	assert_int_equal(vfw_ct_replaced(ct), 0);
+	assert_int_equal(lookup1(ct, &x_o), x << 1);
+	assert_int_equal(vfw_ct_count(ct), 2);
+	/* both closed: both go, the new session takes both keys */
+	assert_int_equal(vfw_ct_update(ct, y, 0, F_RST, 30), 0);
+	n = vfw_ct_create_session(ct, &n_o, &n_r, VFW_DIR_IN, F_SYN, 40);
+	assert_true(n >= 0);
+	assert_int_equal(rec.n, 2);
+	assert_int_equal(vfw_ct_replaced(ct), 2);
+	assert_int_equal(vfw_ct_count(ct), 1);
+	assert_int_equal(lookup1(ct, &n_o), n << 1);
+	assert_int_equal(lookup1(ct, &n_r), n << 1 | 1);
+	assert_int_equal(lookup1(ct, &x_r), -1);
+	assert_int_equal(lookup1(ct, &y_r), -1);
+	check_counts(ct);
+
+	/* UDP: a live holder keeps its key (an SNAT port collision)... */
+	u_o = k4(IPPROTO_UDP, IP4(10, 240, 0, 5), 5000, IP4(8, 8, 8, 8), 53);
+	u_r = k4(IPPROTO_UDP, IP4(8, 8, 8, 8), 53, IP4(10, 0, 1, 4), 20000);
+	z_o = k4(IPPROTO_UDP, IP4(10, 240, 0, 6), 5000, IP4(8, 8, 8, 8), 53);
+	z = vfw_ct_create_session(ct, &u_o, &u_r, VFW_DIR_OUT, 0, 100);
+	assert_true(z >= 0);
+	assert_int_equal(vfw_ct_create_session(ct, &z_o, &u_r, VFW_DIR_OUT, 0,
+					       100 + SEC(300) - 1), -EEXIST);
+	/* ...until it has expired, aged out or not */
+	assert_int_equal(vfw_ct_create_session(ct, &z_o, &u_r, VFW_DIR_OUT, 0,
+					       100 + SEC(300)), z);
+	assert_int_equal(rec.n, 3);
+	assert_memory_equal(&rec.orig[2], &u_o, sizeof(u_o));
+	assert_int_equal(vfw_ct_replaced(ct), 3);
+	assert_int_equal(lookup1(ct, &u_o), -1);
+	assert_int_equal(lookup1(ct, &z_o), z << 1);
+	assert_int_equal(vfw_ct_count(ct), 2);
+	check_counts(ct);
+	vfw_ct_free(ct);
+}
+
 static void
 test_tcp_loose(void **state)
 {
@@ -950,9 +1110,12 @@ test_counters_random(void **state)
 						   (uint16_t)k, IP4(10, 9, 0, 2),
 						   80);
 			struct vfw_flow_key r = rev(&o);
+			uint64_t rep0 = vfw_ct_replaced(ct);
 			int ret = vfw_ct_create_session(ct, &o, &r, 0,
 					flags[(x >> 32) % sizeof(flags)], now);
 
+			/* closed or expired holders it replaced */
+			removed += (unsigned int)(vfw_ct_replaced(ct) - rep0);
 			if (ret >= 0)
 				created++;
 			else
@@ -981,7 +1144,9 @@ test_counters_random(void **state)
 			check_counts(ct);
 	}
 	check_counts(ct);
-	/* Every removal (age or delete) ran the callback exactly once. */
+	/* Every removal (age, delete or replacement) ran the callback
+	 * exactly once. */
+	assert_true(vfw_ct_replaced(ct) > 0);
 	assert_int_equal(rec.n, removed);
 	assert_int_equal(vfw_ct_count(ct), created - removed);
 	vfw_ct_free(ct);
@@ -1347,6 +1512,8 @@ main(void)
 		cmocka_unit_test(test_tcp_timeouts),
 		cmocka_unit_test(test_tcp_edges),
 		cmocka_unit_test(test_tcp_challenge_ack),
+		cmocka_unit_test(test_replace_closed),
+		cmocka_unit_test(test_replace_both_keys),
 		cmocka_unit_test(test_tcp_loose),
 		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_icmp_other),

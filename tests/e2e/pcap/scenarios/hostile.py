@@ -999,26 +999,50 @@ def hostile_tcp_challenge_ack(s):
     check_good(s, good)
 
 
-@scenario("hostile-tcp-reuse-after-dnat", config=CFG,
-          xfail="a new connection whose reply key is that of a closed DNAT "
-                "session (the same client port, first to 10.0.1.4:8080, then "
-                "straight to the server's port 80) is refused as ct_invalid "
-                "until the closed session expires: vfw_ct_create_session() "
-                "returns -EEXIST and create_failed() cannot find the new key. "
-                "A SYN on a closed session of the same original key replaces "
-                "it; a closed session holding only the reply key should too "
-                "(netfilter remaps the source port)")
+@scenario("hostile-tcp-reuse-after-dnat", config=CFG)
 def hostile_tcp_reuse_after_dnat(s):
-    """The client reaches the server through DNAT, resets that connection,
+    """The client reaches the server through DNAT, ends that connection,
     then connects to the server directly from the same source port: the
-    new SYN is forwarded."""
-    s.vnet.send(from_client(VNET_IP, TCP(sport=6200, dport=8080, flags="S", seq=1), "dnat-syn"))
-    s.vnet.send(from_client(VNET_IP, TCP(sport=6200, dport=8080, flags="R", seq=2), "dnat-rst"))
+    new flow's reply key is the old session's. A session reset (RST, in
+    the same rx burst as its SYN) or closing (FIN seen) is replaced and
+    the new SYN forwarded; a live one (here half-open) keeps the key and
+    the new SYN is dropped, counted ct_invalid."""
+    def tcp(port, fl, seq, **kw):
+        return TCP(sport=port, dport=8080, flags=fl, seq=seq, **kw)
+    s.vnet.send(from_client(VNET_IP, tcp(6200, "S", 1), "dnat-syn-6200"))
+    s.vnet.send(from_client(VNET_IP, tcp(6200, "R", 2), "dnat-rst-6200"))
+    s.vnet.send(from_client(VNET_IP, tcp(6201, "S", 1), "dnat-syn-6201"))
+    s.vnet.send(from_client(VNET_IP, tcp(6202, "S", 1), "dnat-syn-6202"))
+    # the server's SYN-ACK for 6201 is in the cluster port's second rx
+    # burst, the client's ACK and FIN in the vnet port's fourth
+    _cluster_fillers(s)
+    msa = s.marker("dnat-synack-6201")
+    s.cluster.send(from_server(CLIENT_IP, TCP(sport=80, dport=6201, flags="SA", seq=500, ack=2), msa))
+    burst_break(s, 96)
+    s.vnet.send(from_client(VNET_IP, tcp(6201, "A", 2, ack=501), "dnat-ack-6201"))
+    mfin = s.marker("dnat-fin-6201")
+    s.vnet.send(from_client(VNET_IP, tcp(6201, "FA", 2, ack=501), mfin))
     burst_break(s)
-    m = s.marker("direct-syn")
-    p = s.vnet.send(from_client(SERVER_IP, TCP(sport=6200, dport=80, flags="S", seq=99), m))
+    direct = {}
+    for port in (6200, 6201, 6202):
+        m = s.marker("direct-syn-%d" % port)
+        direct[port] = (m, s.vnet.send(from_client(SERVER_IP, TCP(sport=port, dport=80, flags="S",
+                                                                  seq=99), m)))
     good = good_tail(s)
     yield
-    s.expect_forwarded(p, m, "cluster", SERVER_MAC, "SYN from the reused port")
-    s.expect_drop("ct_invalid", 0)
+    got = s.vnet.with_marker(msa)
+    s.check(len(got) == 1 and got[0][IP].src == VNET_IP and got[0][TCP].sport == 8080,
+            "6201: the SYN-ACK leaves translated back to 10.0.1.4:8080",
+            "; ".join(p.summary() for p in got) or "none")
+    s.check(len(s.cluster.with_marker(mfin)) == 1, "6201: the client's FIN is forwarded")
+    m, p = direct[6200]
+    s.expect_forwarded(p, m, "cluster", SERVER_MAC, "SYN from the port of a reset session")
+    m, p = direct[6201]
+    s.expect_forwarded(p, m, "cluster", SERVER_MAC, "SYN from the port of a closing session")
+    m, p = direct[6202]
+    s.expect_not_out(m, "SYN colliding with a live (half-open) session")
+    expect_drops(s, {"ct_invalid": 1, "l2_not_for_us": 33 + 96 + 33})
+    s.eq(s.counter("events.sessions_replaced"), 2, "two closed sessions replaced")
+    s.eq(s.counter("events.sessions_created"), 3 + 2 + len(good),
+         "sessions created: 3 through DNAT, 2 direct, the good tail")
     check_good(s, good)
