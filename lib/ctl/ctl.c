@@ -809,7 +809,7 @@ listen_on(struct vfw_ctl *c, const struct vfw_cfg_control *ctl)
 		CTL_LOG(ERR, "chmod %s: %s", c->path, strerror(-rc));
 		return rc;
 	}
-	if (listen(c->lfd, 16) < 0)
+	if (listen(c->lfd, VFW_CTL_MAX_CLIENTS) < 0)
 		return -errno;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = EPOLLIN;

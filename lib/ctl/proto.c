@@ -164,6 +164,14 @@ check_type(struct req *rq, const char *key, enum arg_type t, yaml_node_t *v)
 
 	switch (t) {
 	case ARG_STR:
+		if (v->type == YAML_SCALAR_NODE &&
+		    strlen((const char *)v->data.scalar.value) !=
+			    v->data.scalar.length) {
+			/* "\u0000" would silently cut the C string short */
+			err_at(rq, v, "key '%s': value contains a NUL character",
+			       key);
+			return -1;
+		}
 		if (v->type == YAML_SCALAR_NODE && !is_plain_null(v))
 			return 0;
 		break;

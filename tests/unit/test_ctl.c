@@ -357,6 +357,11 @@ test_protocol_errors(void **state)
 	EXPECT_ERR(c, "{\"cmd\":\"show\",\"what\":\"rules\",\"existing\":\"keep\"}",
 		   "unknown key 'existing'");
 	EXPECT_ERR(c, "{\"cmd\":\"save\",\"file\":\"/tmp/x\"}", "unknown key 'file'");
+	/* "\u0000" decodes to a NUL byte: refused, not cut short to "rules" */
+	EXPECT_ERR(c, "{\"cmd\":\"show\",\"what\":\"rules\\u0000x\"}",
+		   "key 'what': value contains a NUL character");
+	EXPECT_ERR(c, "{\"cmd\":\"rule.del\",\"name\":\"web\\u0000\"}",
+		   "value contains a NUL character");
 	EXPECT_ERR(c, "{\"cmd\":\"show\",\"what\":\"rules\"} {\"cmd\":\"show\"}",
 		   "line 1");
 	EXPECT_ERR(c, "{\"cmd\":\"show\",\"what\":\"rules\"}\n---\n{\"a\":1}",
