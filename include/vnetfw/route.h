@@ -64,7 +64,26 @@ struct vfw_route_table *vfw_route_table_build(const struct vfw_config *cfg,
 					      const char *name,
 					      struct vfw_neigh_table *neigh,
 					      struct vfw_errors *errs);
+/**
+ * Drop one reference; the last one frees the table. The caller must know
+ * that no worker reads the table any more (RCU grace period).
+ */
 void vfw_route_table_free(struct vfw_route_table *rt);
+
+/**
+ * Take another reference to rt (control thread only): a policy generation
+ * whose routing inputs equal the previous one's shares its table instead
+ * of building a copy. Returns rt.
+ */
+struct vfw_route_table *vfw_route_table_ref(struct vfw_route_table *rt);
+
+/**
+ * True when a and b give the same route table: the same port addresses,
+ * vnet gateway and user routes (names included; source positions are
+ * ignored).
+ */
+bool vfw_route_config_equal(const struct vfw_config *a,
+			    const struct vfw_config *b);
 
 /**
  * Longest-prefix match of n IPv4 destinations (host order). nh[i] is NULL

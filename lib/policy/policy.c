@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <rte_errno.h>
 #include <rte_log.h>
@@ -194,7 +195,7 @@ struct vfw_policy *
 vfw_policy_build(struct vfw_policy_mgr *pm, const struct vfw_config *cfg,
 		 struct vfw_errors *errs)
 {
-	struct vfw_policy *p;
+	struct vfw_policy *p, *prev;
 	char name[32];
 	unsigned int w, nr, nrt, nd, ns;
 
@@ -214,7 +215,13 @@ vfw_policy_build(struct vfw_policy_mgr *pm, const struct vfw_config *cfg,
 	p->nat = vfw_nat_build(p->cfg, name, pm->pools, errs);
 	if (p->nat == NULL)
 		goto fail;
-	p->rt = vfw_route_table_build(p->cfg, name, pm->neigh, errs);
+	/* Rule and NAT changes leave the routes alone: share the table
+	 * (1M routes take seconds and hundreds of MB to build). */
+	prev = atomic_load(&pm->current);
+	if (prev != NULL && vfw_route_config_equal(prev->cfg, p->cfg))
+		p->rt = vfw_route_table_ref(prev->rt);
+	else
+		p->rt = vfw_route_table_build(p->cfg, name, pm->neigh, errs);
 	if (p->rt == NULL)
 		goto fail;
 	derive_addresses(p, p->cfg);
@@ -279,6 +286,61 @@ named_rule_cmp(const void *a, const void *b)
 	return strcmp(x->info->name, y->info->name);
 }
 
+struct named_route {
+	const struct vfw_route_entry *e;
+	unsigned int idx;
+};
+
+static int
+named_route_cmp(const void *a, const void *b)
+{
+	const struct vfw_route_entry *x = ((const struct named_route *)a)->e;
+	const struct vfw_route_entry *y = ((const struct named_route *)b)->e;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	if (x->prefix.len != y->prefix.len)
+		return (int)x->prefix.len - (int)y->prefix.len;
+	return memcmp(&x->prefix.ip, &y->prefix.ip, sizeof(x->prefix.ip));
+}
+
+/*
+ * Route counters follow a route with the same name and prefix. A shared
+ * table has the same entries in the same order; otherwise a sorted index
+ * keeps this n log n (1M routes).
+ */
+static void
+carry_route_counters(struct vfw_policy *to, const struct vfw_policy *from)
+{
+	unsigned int i, j, n_to = vfw_route_count(to->rt);
+	unsigned int n_from = vfw_route_count(from->rt);
+	struct named_route *idx;
+
+	if (to->rt == from->rt) {
+		for (i = 0; i < n_to; i++)
+			to->base.route_hits[i] += vfw_policy_route_hits(from, i);
+		return;
+	}
+	idx = malloc(sizeof(*idx) * (n_from + 1));
+	if (idx == NULL)
+		return;
+	for (j = 0; j < n_from; j++) {
+		idx[j].e = vfw_route_get(from->rt, j);
+		idx[j].idx = j;
+	}
+	qsort(idx, n_from, sizeof(*idx), named_route_cmp);
+	for (i = 0; i < n_to; i++) {
+		struct named_route key = { vfw_route_get(to->rt, i), 0 };
+		const struct named_route *hit =
+			bsearch(&key, idx, n_from, sizeof(*idx), named_route_cmp);
+
+		if (hit != NULL)
+			to->base.route_hits[i] += vfw_policy_route_hits(from, hit->idx);
+	}
+	free(idx);
+}
+
 /*
  * Fold the retired generation's totals into the new one, matched by name.
  * Rules are matched through a sorted index (n log n): an atomic replace of
@@ -309,22 +371,7 @@ carry_counters(struct vfw_policy *to, const struct vfw_policy *from)
 		}
 		free(idx);
 	}
-	n_to = vfw_route_count(to->rt);
-	n_from = vfw_route_count(from->rt);
-	for (i = 0; i < n_to; i++) {
-		const struct vfw_route_entry *a = vfw_route_get(to->rt, i);
-
-		for (j = 0; j < n_from; j++) {
-			const struct vfw_route_entry *b = vfw_route_get(from->rt, j);
-
-			if (strcmp(a->name, b->name) == 0 &&
-			    a->prefix.len == b->prefix.len &&
-			    vfw_ip_equal(&a->prefix.ip, &b->prefix.ip)) {
-				to->base.route_hits[i] += vfw_policy_route_hits(from, j);
-				break;
-			}
-		}
-	}
+	carry_route_counters(to, from);
 	n_to = vfw_nat_dnat_count(to->nat);
 	n_from = vfw_nat_dnat_count(from->nat);
 	for (i = 0; i < n_to; i++)

@@ -50,6 +50,7 @@ struct vfw_route_table {
 	struct vfw_nexthop *nh_mem;      /* same as nh, writable */
 	struct vfw_route_entry *ent;     /* plain heap: never read by workers */
 	unsigned int n;
+	unsigned int refs;               /* generations sharing the table */
 	char fib_name[ROUTE_FIB_NAME_MAX];
 };
 
@@ -608,6 +609,7 @@ vfw_route_table_build(const struct vfw_config *cfg, const char *name,
 	if (rt->ent == NULL || rt->nh_mem == NULL)
 		goto nomem;
 	rt->nh = rt->nh_mem;
+	rt->refs = 1;
 
 	n_sys = add_system_routes(cfg, rt->ent);
 	for (i = 0; i < cfg->n_routes; i++)
@@ -663,12 +665,52 @@ fail_errno:
 void
 vfw_route_table_free(struct vfw_route_table *rt)
 {
-	if (rt == NULL)
+	if (rt == NULL || --rt->refs > 0)
 		return;
 	rte_fib_free(rt->fib);
 	rte_free(rt->nh_mem);
 	free(rt->ent);
 	rte_free(rt);
+}
+
+struct vfw_route_table *
+vfw_route_table_ref(struct vfw_route_table *rt)
+{
+	rt->refs++;
+	return rt;
+}
+
+static bool
+prefix_equal(const struct vfw_prefix *a, const struct vfw_prefix *b)
+{
+	return a->len == b->len && vfw_ip_equal(&a->ip, &b->ip);
+}
+
+bool
+vfw_route_config_equal(const struct vfw_config *a, const struct vfw_config *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < VFW_PORT_MAX; i++) {
+		const struct vfw_cfg_port *x = &a->ports[i], *y = &b->ports[i];
+
+		if (!prefix_equal(&x->address, &y->address) ||
+		    x->has_gateway != y->has_gateway ||
+		    (x->has_gateway && !vfw_ip_equal(&x->gateway, &y->gateway)))
+			return false;
+	}
+	if (a->n_routes != b->n_routes)
+		return false;
+	for (i = 0; i < a->n_routes; i++) {
+		const struct vfw_cfg_route *x = &a->routes[i], *y = &b->routes[i];
+
+		if (x->type != y->type || x->has_next_hop != y->has_next_hop ||
+		    !prefix_equal(&x->prefix, &y->prefix) ||
+		    (x->has_next_hop && !vfw_ip_equal(&x->next_hop, &y->next_hop)) ||
+		    strcmp(x->name, y->name) != 0)
+			return false;
+	}
+	return true;
 }
 
 void

@@ -583,6 +583,74 @@ test_counter_names_not_positions(void **state)
 	fx_fini(&f);
 }
 
+/* ---- route table shared while the routes do not change ---- */
+
+#define RT_HOLE "  - {name: hole, prefix: 10.66.0.0/16, next_hop_type: None}\n"
+#define RT_SPOKE "  - {name: spoke, prefix: 10.2.0.0/16, next_hop_type: VirtualAppliance, next_hop: 10.0.1.10}\n"
+#define RULE(n, port) "  - {name: " n ", priority: 100, direction: inbound, access: allow," \
+	" protocol: tcp, source: [any], destination: [any], destination_ports: [" port "]}\n"
+
+static const char cfg_rt_1[] = PORTS "security_rules:\n" RULE("web", "80")
+	"routes:\n" RT_HOLE RT_SPOKE;
+/* a rule edit only */
+static const char cfg_rt_2[] = PORTS "security_rules:\n" RULE("web", "8080")
+	"routes:\n" RT_HOLE RT_SPOKE;
+/* a route added in front: the others move */
+static const char cfg_rt_3[] = PORTS "security_rules:\n" RULE("web", "8080")
+	"routes:\n  - {name: extra, prefix: 10.77.0.0/16, next_hop_type: None}\n"
+	RT_HOLE RT_SPOKE;
+/* "hole" keeps its name but gets another prefix: a different route */
+static const char cfg_rt_4[] = PORTS "security_rules:\n" RULE("web", "8080")
+	"routes:\n  - {name: extra, prefix: 10.77.0.0/16, next_hop_type: None}\n"
+	"  - {name: hole, prefix: 10.67.0.0/16, next_hop_type: None}\n" RT_SPOKE;
+
+static void
+test_route_table_shared(void **state)
+{
+	struct vfw_policy *a, *b, *c, *d;
+	struct fx f;
+
+	(void)state;
+	fx_init(&f, 1);
+	a = build_ok(&f, cfg_rt_1);
+	install(&f, a);
+	a->ctr[0].route_hits[route_idx(a, "hole")] += 5;
+	a->ctr[0].route_hits[route_idx(a, "spoke")] += 7;
+
+	/* rules changed, routes did not: the same table, counters follow */
+	b = build_ok(&f, cfg_rt_2);
+	assert_ptr_equal(b->rt, a->rt);
+	install(&f, b); /* a is freed; the table lives on in b */
+	assert_string_equal(vfw_route_get(b->rt, (unsigned int)route_idx(b, "spoke"))->name,
+			    "spoke");
+	assert_int_equal(route_hits(b, "hole"), 5);
+	assert_int_equal(route_hits(b, "spoke"), 7);
+	b->ctr[0].route_hits[route_idx(b, "spoke")] += 1;
+
+	/* a validate-style build that is never published shares too, and
+	 * freeing it leaves the published generation's table intact */
+	c = build_ok(&f, cfg_rt_2);
+	assert_ptr_equal(c->rt, b->rt);
+	vfw_policy_free(c);
+	assert_int_equal(route_hits(b, "spoke"), 8);
+
+	/* a route added: a new table; counters matched by name and prefix */
+	c = build_ok(&f, cfg_rt_3);
+	assert_ptr_not_equal(c->rt, b->rt);
+	install(&f, c);
+	assert_int_equal(route_hits(c, "hole"), 5);
+	assert_int_equal(route_hits(c, "spoke"), 8);
+	assert_int_equal(route_hits(c, "extra"), 0);
+
+	/* same name, other prefix: not the same route */
+	d = build_ok(&f, cfg_rt_4);
+	assert_ptr_not_equal(d->rt, c->rt);
+	install(&f, d);
+	assert_int_equal(route_hits(d, "hole"), 0);
+	assert_int_equal(route_hits(d, "spoke"), 8);
+	fx_fini(&f);
+}
+
 /* ---- owned addresses ---- */
 
 static const char cfg_owned[] = PORTS
@@ -819,6 +887,7 @@ main(void)
 		cmocka_unit_test(test_generation_monotonic),
 		cmocka_unit_test(test_counter_carry_over),
 		cmocka_unit_test(test_counter_names_not_positions),
+		cmocka_unit_test(test_route_table_shared),
 		cmocka_unit_test(test_owned_addresses),
 		cmocka_unit_test(test_failed_build_frees),
 		cmocka_unit_test(test_retire_frees),
