@@ -2022,7 +2022,7 @@ main(int argc, char **argv)
 {
 	const char *eal_args[] = {
 		"test_acl", "--no-huge", "--no-pci", "-m", "512",
-		"--file-prefix=test_acl", "--log-level=lib.*:error",
+		"--file-prefix=test_acl", "--no-shconf", "--log-level=lib.*:error",
 		"--no-telemetry",
 	};
 	const struct CMUnitTest tests[] = {

@@ -1500,7 +1500,7 @@ main(void)
 {
 	char *eal_args[] = {
 		"test_ct", "--no-huge", "--no-pci", "-m", "1024",
-		"--file-prefix=test_ct", "--log-level=lib.*:error",
+		"--file-prefix=test_ct", "--no-shconf", "--log-level=lib.*:error",
 		"--no-telemetry",
 	};
 	const struct CMUnitTest tests[] = {

@@ -1653,7 +1653,7 @@ int
 main(void)
 {
 	char *eal_args[] = { "test_nat", "--no-huge", "--no-pci", "-m", "256",
-			     "--file-prefix=test_nat",
+			     "--file-prefix=test_nat", "--no-shconf",
 			     "--log-level=lib.*:error", "--no-telemetry" };
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pclass),

@@ -2019,7 +2019,7 @@ static int
 setup(void **state)
 {
 	char *argv[] = {"test_pkt", "--no-huge", "--no-pci", "-m", "128",
-			"--file-prefix=test_pkt", "--log-level=lib.*:error",
+			"--file-prefix=test_pkt", "--no-shconf", "--log-level=lib.*:error",
 			"--no-telemetry"};
 	const char *seed = getenv("VFW_TEST_SEED");
 

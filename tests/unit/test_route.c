@@ -1292,7 +1292,7 @@ main(void)
 {
 	char *eal_args[] = {
 		"test_route", "--no-huge", "--no-pci", "-m", "512",
-		"--file-prefix=test_route", "--log-level=lib.*:error",
+		"--file-prefix=test_route", "--no-shconf", "--log-level=lib.*:error",
 		"--no-telemetry",
 	};
 	const struct CMUnitTest tests[] = {
