@@ -81,6 +81,8 @@ enum vfw_port_role {
 	X(IP4_TOTLEN, "ipv4_bad_total_length")                 \
 	X(IP4_CSUM, "ipv4_bad_checksum")                       \
 	X(IP4_SRC, "ipv4_bad_source")                          \
+	X(IP4_OPTS, "ipv4_bad_options")                        \
+	X(IP4_SRCRT, "ipv4_source_route")                      \
 	X(IP6_TRUNC, "ipv6_truncated")                         \
 	X(IP6_PAYLEN, "ipv6_bad_payload_length")               \
 	X(IP6_EXTHDR, "ipv6_bad_ext_header")                   \

@@ -196,6 +196,49 @@ ip4_src_bad(const uint8_t *ip)
 	return ip4_src_bad_slow(ip);
 }
 
+/*
+ * IPv4 options (RFC 791), at ip[20..hlen) (hlen > 20, readable): every
+ * option but End of List (0) and No Operation (1) is type, length (>= 2,
+ * counting both), data; End of List ends the list and padding follows.
+ * A length below 2 or past the header is VFW_DROP_IP4_OPTS. A well-formed
+ * list with a loose or strict source route (131, 137) is
+ * VFW_DROP_IP4_SRCRT: a router does not let the sender choose the path
+ * beyond it (RFC 7126 4.3/4.4, Linux accept_source_route=0). Other options
+ * (record route, timestamp, router alert, security...) pass untouched.
+ */
+#define IPOPT_EOL 0
+#define IPOPT_NOP 1
+#define IPOPT_LSRR 131
+#define IPOPT_SSRR 137
+
+static __rte_noinline enum vfw_drop
+ip4_opts_check(const uint8_t *ip, uint32_t hlen)
+{
+	enum vfw_drop rc = VFW_DROP_NONE;
+	uint32_t i = IP4_HDR_MIN, olen;
+	uint8_t type;
+
+	while (i < hlen) {
+		type = ip[i];
+		if (type == IPOPT_EOL)
+			break;
+		if (type == IPOPT_NOP) {
+			i++;
+			continue;
+		}
+		/* i < hlen: at least the type byte; the length is next. */
+		if (hlen - i < 2)
+			return VFW_DROP_IP4_OPTS;
+		olen = ip[i + 1];
+		if (olen < 2 || olen > hlen - i)
+			return VFW_DROP_IP4_OPTS;
+		if (type == IPOPT_LSRR || type == IPOPT_SSRR)
+			rc = VFW_DROP_IP4_SRCRT;
+		i += olen;
+	}
+	return rc;
+}
+
 /* A first fragment must carry the whole L4 header (RFC 1858, RFC 7112). */
 static enum vfw_drop
 first_frag_rc(enum vfw_drop rc)
@@ -367,6 +410,13 @@ parse_ip4_body(const struct rte_mbuf *m, const uint8_t *ip, uint32_t hlen,
 	}
 	if (unlikely(ip4_src_bad(ip)))
 		return VFW_DROP_IP4_SRC;
+	/* hlen is the constant 20 on the hot path: this vanishes there. */
+	if (hlen > IP4_HDR_MIN) {
+		enum vfw_drop rc = ip4_opts_check(ip, hlen);
+
+		if (unlikely(rc != VFW_DROP_NONE))
+			return rc;
+	}
 
 	proto = ip[9];
 	meta->cls = VFW_PC_IP;

@@ -548,6 +548,103 @@ test_ip4_options(void **state)
 	assert_int_equal(run(f, off + 80, NULL), VFW_DROP_IP4_CSUM);
 }
 
+/*
+ * Ethernet + IPv4 with the option bytes opts (n <= 40, padded with zeros,
+ * i.e. End of List, to a multiple of 4) + an 8-byte UDP header; frag is
+ * the flags/offset word. Returns the frame length.
+ */
+static uint32_t
+frame4_opts(uint8_t *f, const uint8_t *opts, uint32_t n, uint16_t frag)
+{
+	uint32_t off = put_eth(f, 0, 0x0800), ol = (n + 3) & ~3u;
+	uint8_t *ip = f + off;
+
+	put_ip4(ip, IPPROTO_UDP, IP4_SRC, IP4_DST, 0);
+	ip[0] = (uint8_t)(0x40 | (20 + ol) / 4);
+	put16(ip + 2, (uint16_t)(20 + ol + 8));
+	put16(ip + 6, frag);
+	memset(ip + 20, 0, ol);
+	memcpy(ip + 20, opts, n);
+	fix_ip4_csum(ip);
+	put_udp(ip + 20 + ol, 5000, 53, 0);
+	return off + 20 + ol + 8;
+}
+
+#define OPTS_RC(...) ({                                                     \
+	static const uint8_t o_[] = { __VA_ARGS__ };                        \
+	uint8_t f_[128];                                                    \
+	run(f_, frame4_opts(f_, o_, sizeof(o_), 0x4000), NULL);             \
+})
+
+/* The option walk: benign options pass, source routes and malformed
+ * lists are dropped under their reasons. */
+static void
+test_ip4_option_list(void **state)
+{
+	uint8_t f[128];
+	struct result r;
+	uint32_t len;
+
+	(void)state;
+	/* Benign options, alone and together, with and without End of
+	 * List; an option that ends exactly at the end of the header. */
+	assert_int_equal(OPTS_RC(1, 1, 1, 0), VFW_DROP_NONE);
+	assert_int_equal(OPTS_RC(0), VFW_DROP_NONE);
+	assert_int_equal(OPTS_RC(7, 7, 4, 0, 0, 0, 0, 0), VFW_DROP_NONE);
+	assert_int_equal(OPTS_RC(0x44, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+			 VFW_DROP_NONE);
+	assert_int_equal(OPTS_RC(0x94, 4, 0, 0), VFW_DROP_NONE);
+	assert_int_equal(OPTS_RC(1, 0x94, 4, 0, 0, 7, 7, 4, 1, 2, 3, 4),
+			 VFW_DROP_NONE);
+	assert_int_equal(OPTS_RC(0x82, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1),
+			 VFW_DROP_NONE);
+	/* Whatever follows End of List is padding, never parsed. */
+	assert_int_equal(OPTS_RC(0, 0x83, 0, 0), VFW_DROP_NONE);
+	len = frame4_opts(f, (const uint8_t[]){ 0x94, 4, 0, 0 }, 4, 0x4000);
+	assert_int_equal(run(f, len, &r), VFW_DROP_NONE);
+	assert_true(r.meta.flags & VFW_PF_IP_OPTS);
+	assert_int_equal(r.meta.l3_len, 24);
+	assert_int_equal(r.meta.key.dport, rte_cpu_to_be_16(53));
+
+	/* Loose and strict source routes, wherever they are in the list,
+	 * and whatever their pointer says (used up or not). */
+	assert_int_equal(OPTS_RC(0x83, 7, 4, 10, 66, 0, 1), VFW_DROP_IP4_SRCRT);
+	assert_int_equal(OPTS_RC(0x89, 7, 4, 10, 66, 0, 1), VFW_DROP_IP4_SRCRT);
+	assert_int_equal(OPTS_RC(1, 1, 0x94, 4, 0, 0, 0x83, 7, 8, 10, 66, 0, 1),
+			 VFW_DROP_IP4_SRCRT);
+	assert_int_equal(OPTS_RC(0x89, 3, 4), VFW_DROP_IP4_SRCRT);
+	assert_int_equal(OPTS_RC(0x83, 39, 40, [38] = 0), VFW_DROP_IP4_SRCRT);
+	/* Not just the first fragment: every fragment of it. */
+	len = frame4_opts(f, (const uint8_t[]){ 0x83, 7, 4, 10, 66, 0, 1 }, 7,
+			  0x0001);
+	assert_int_equal(run(f, len, NULL), VFW_DROP_IP4_SRCRT);
+	len = frame4_opts(f, (const uint8_t[]){ 0x83, 7, 4, 10, 66, 0, 1 }, 7,
+			  0x2000);
+	assert_int_equal(run(f, len, NULL), VFW_DROP_IP4_SRCRT);
+
+	/* Malformed lists: length 0 or 1, past the end of the header, a
+	 * type with no room for its length; a malformed list is that even
+	 * when it also holds a source route. */
+	assert_int_equal(OPTS_RC(7, 0, 0, 0), VFW_DROP_IP4_OPTS);
+	assert_int_equal(OPTS_RC(7, 1, 0, 0), VFW_DROP_IP4_OPTS);
+	assert_int_equal(OPTS_RC(0x83, 1, 0, 0), VFW_DROP_IP4_OPTS);
+	assert_int_equal(OPTS_RC(7, 0x28, 4, 0), VFW_DROP_IP4_OPTS);
+	assert_int_equal(OPTS_RC(7, 5, 4, 0), VFW_DROP_IP4_OPTS);
+	assert_int_equal(OPTS_RC(1, 1, 1, 7), VFW_DROP_IP4_OPTS);
+	assert_int_equal(OPTS_RC(0x83, 7, 4, 10, 66, 0, 1, 0x44),
+			 VFW_DROP_IP4_OPTS);
+	assert_int_equal(OPTS_RC(0x94, 4, 0, 0, 7, 255, 0, 0), VFW_DROP_IP4_OPTS);
+	/* 40 bytes of options, the last one running one byte over. */
+	assert_int_equal(OPTS_RC(0x44, 40, [39] = 0), VFW_DROP_NONE);
+	assert_int_equal(OPTS_RC(1, 0x44, 40, [39] = 0), VFW_DROP_IP4_OPTS);
+
+	/* Earlier checks come first: a corrupt header checksum is that,
+	 * whatever its options say. */
+	len = frame4_opts(f, (const uint8_t[]){ 7, 0, 0, 0 }, 4, 0x4000);
+	f[14 + 10] ^= 1;
+	assert_int_equal(run(f, len, NULL), VFW_DROP_IP4_CSUM);
+}
+
 static void
 test_l4_6(void **state)
 {
@@ -2052,6 +2149,7 @@ main(void)
 		cmocka_unit_test(test_icmp4),
 		cmocka_unit_test(test_other_l4),
 		cmocka_unit_test(test_ip4_options),
+		cmocka_unit_test(test_ip4_option_list),
 		cmocka_unit_test(test_l4_6),
 		cmocka_unit_test(test_vlan),
 		cmocka_unit_test(test_l2),

@@ -7,7 +7,7 @@ forwarded.
 
 Config: configs/hostile.yaml (tight inbound policy, strict TCP conntrack).
 A gap of the binary is a scenario marked xfail that states what is
-expected (IPv4 source routes, for now); it turns XPASS once fixed. The
+expected (none at the moment); it turns XPASS once fixed. The
 gaps that need real time or state across many packets (ARP poisoning of
 learned neighbors, neighbor-table exhaustion) are netns scenarios
 (arp-poison, exhaust-neigh); docs/threat-model.md lists them all.
@@ -271,28 +271,57 @@ def _flip(frame, off):
     return bytes(b)
 
 
-@scenario("hostile-ipv4-source-route", config=CFG,
-          xfail="IPv4 options are not inspected: loose/strict source routes "
-                "(LSRR/SSRR, RFC 7126 4.3/4.4) and options with impossible "
-                "lengths are forwarded; no drop reason exists for them")
+@scenario("hostile-ipv4-source-route", config=CFG)
 def hostile_ipv4_source_route(s):
     """IPv4 source-route options (which let the sender pick the path
-    beyond the appliance) and options whose length runs past the header
-    should be dropped and counted."""
+    beyond the appliance; RFC 7126 4.3/4.4, Linux accept_source_route=0)
+    are dropped as ipv4_source_route, also behind other options and in a
+    later fragment; option lists whose lengths are impossible (0, 1, past
+    the header, a type byte with no room for its length) as
+    ipv4_bad_options. A timestamp option and options hidden behind End
+    of List are benign: forwarded, options kept."""
+    route = bytes([10, 66, 0, 1])
+    cases = [
+        ("ipv4_source_route", "lsrr", b"\x83\x07\x04" + route + b"\x00", 0),
+        ("ipv4_source_route", "ssrr", b"\x89\x07\x04" + route + b"\x00", 0),
+        ("ipv4_source_route", "lsrr-behind-ra",
+         b"\x01\x94\x04\x00\x00\x83\x07\x08" + route, 0),
+        ("ipv4_source_route", "ssrr-later-frag", b"\x89\x07\x04" + route + b"\x00", 0x0010),
+        ("ipv4_bad_options", "bad-optlen", b"\x07\x28\x04\x00", 0),
+        ("ipv4_bad_options", "optlen-0", b"\x07\x00\x00\x00", 0),
+        ("ipv4_bad_options", "optlen-1", b"\x83\x01\x00\x00", 0),
+        ("ipv4_bad_options", "no-room-for-length", b"\x01\x01\x01\x44", 0),
+        ("ipv4_bad_options", "lsrr-then-overrun",
+         b"\x83\x07\x04" + route + b"\x44\x08\x05\x00\x00", 0),
+    ]
     ms = []
-    for what, opt in (("lsrr", b"\x83\x07\x04" + bytes([10, 66, 0, 1]) + b"\x00"),
-                      ("ssrr", b"\x89\x07\x04" + bytes([10, 66, 0, 1]) + b"\x00"),
-                      ("bad-optlen", b"\x07\x28\x04\x00")):
+    for i, (reason, what, opt, frag) in enumerate(cases):
+        assert len(opt) % 4 == 0, what
         m = s.marker(what)
         ms.append(m)
-        s.vnet.send(_raw_ip4(dict(vihl=0x40 | (5 + len(opt) // 4), opts=opt, id=0x600 + len(ms)),
-                             bytes(UDP(sport=7000 + len(ms), dport=53) / Raw(m))))
+        s.vnet.send(_raw_ip4(dict(vihl=0x40 | (5 + len(opt) // 4), opts=opt, id=0x600 + i,
+                                  frag=frag),
+                             bytes(UDP(sport=7000 + i, dport=53) / Raw(m))))
+    fwd = []
+    for what, opt in (("timestamp", b"\x44\x0c\x05\x00" + b"\x00" * 8),
+                      ("lsrr-after-eol", b"\x00\x83\x07\x04" + route)):
+        m = s.marker(what)
+        fwd.append((what, m, s.vnet.send(frozen(Ether(_raw_ip4(
+            dict(vihl=0x40 | (5 + len(opt) // 4), opts=opt, id=0x680 + len(fwd)),
+            bytes(UDP(sport=7100 + len(fwd), dport=53) / Raw(m))))))))
     good = good_tail(s)
     yield
     for m in ms:
         s.expect_not_out(m, m.split(":")[2])
-    drops = sum((s.counter("drops") or {}).values())
-    s.eq(drops, len(ms), "each source-routed/malformed-option datagram counted as a drop")
+    want = {}
+    for reason, _, _, _ in cases:
+        want[reason] = want.get(reason, 0) + 1
+    expect_drops(s, want)
+    for what, m, p in fwd:
+        o = s.expect_forwarded(p, m, "cluster", SERVER_MAC, "IPv4 option " + what)
+        if o is not None:
+            s.eq(bytes(o[IP])[20:o[IP].ihl * 4], bytes(p[IP])[20:p[IP].ihl * 4],
+                 "IPv4 option %s: option bytes kept" % what)
     check_good(s, good)
 
 
