@@ -58,7 +58,11 @@ extern "C" {
 	X(HANDOFF_IN, "handoff_in")                     \
 	X(FRAG, "fragments")                            \
 	X(REEVAL_DROPPED, "sessions_reevaluated_out")   \
-	X(CT_EXPIRED, "sessions_expired")
+	X(CT_EXPIRED, "sessions_expired")              \
+	X(ICMP_ERR_SENT, "icmp_errors_sent")            \
+	X(ICMP_ERR_LIMITED, "icmp_errors_rate_limited") \
+	X(FRAGMENTED, "packets_fragmented")             \
+	X(FRAGS_OUT, "fragments_created")
 
 #define VFW_EV_ENUM_(e, s) VFW_EV_##e,
 enum vfw_event { VFW_EVENTS(VFW_EV_ENUM_) VFW_EV_MAX };

@@ -115,6 +115,8 @@ worker_create(struct vfw_dp *dp, const struct vfw_dp_params *p, unsigned int id)
 	if (w->ct == NULL)
 		goto fail;
 	vfw_ct_set_release_cb(w->ct, session_released, w);
+	vfw_tb_init(&w->icmp_tb, p->hz, VFW_ICMP_ERR_RATE, VFW_ICMP_ERR_BURST,
+		    rte_rdtsc());
 	w->to_slow = ring("ts", id, 0, p->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	/* the slow path is one thread, but vfw_dp_sp_send may also be used
 	 * by the thread that answers telemetry: keep it multi-producer */

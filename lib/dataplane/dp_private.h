@@ -18,6 +18,28 @@
 struct vfw_dp;
 
 /*
+ * ICMP errors the appliance originates (icmp_gen.c): time exceeded and
+ * fragmentation needed, at most VFW_ICMP_ERR_RATE per second per worker
+ * with bursts of VFW_ICMP_ERR_BURST (token bucket, like Linux's
+ * icmp_msgs_per_sec / icmp_msgs_burst).
+ */
+#define VFW_ICMP_ERR_RATE 1000
+#define VFW_ICMP_ERR_BURST 50
+#define VFW_ICMP_ERR_TTL 64     /* TTL of the errors on the wire */
+#define VFW_ICMP_QUOTE_MAX 576  /* RFC 1812 4.3.2.3: error datagram size */
+
+struct vfw_token_bucket {
+	uint64_t credit;   /* TSC cycles saved up, at most cap */
+	uint64_t last;     /* TSC of the last refill */
+	uint64_t cost;     /* cycles per token */
+	uint64_t cap;      /* cycles of a full bucket (burst tokens) */
+};
+
+/* Most fragments one packet is cut into (frag.c); a 64 KiB datagram at
+ * MTU 576 needs 120. */
+#define VFW_FRAG_MAX 128
+
+/*
  * Per-worker cache of neighbor slots for next hops that are not a route's
  * gateway (on-link destinations), so that a burst to a few hosts does not
  * pay a hash lookup per packet. Direct-mapped; a stale entry is harmless
@@ -63,6 +85,10 @@ struct vfw_worker {
 	uint32_t reeval_cursor;
 	bool reeval_active;
 
+	/* appliance-generated ICMP errors (slow path of the route stage) */
+	struct vfw_token_bucket icmp_tb;
+	uint16_t icmp_ip_id;
+
 	struct vfw_dp_stats stats;
 	struct vfw_neigh_cache_entry neigh_cache[VFW_NEIGH_CACHE];
 } __rte_cache_aligned;
@@ -94,6 +120,33 @@ struct vfw_dp {
 	unsigned int tx_rr;
 	struct vfw_sp_stats sp;
 };
+
+/* Token bucket: full at init; take one token at TSC now. */
+void vfw_tb_init(struct vfw_token_bucket *tb, uint64_t hz, uint32_t rate,
+		 uint32_t burst, uint64_t now);
+bool vfw_tb_take(struct vfw_token_bucket *tb, uint64_t now);
+
+/*
+ * An ICMP error about m (type, code; mtu for fragmentation needed) from
+ * the appliance's address on m's ingress port to m's original sender,
+ * quoting m as that sender sent it (NAT undone). m is an IPv4 packet at
+ * the route stage, possibly rewritten by NAT; it is not consumed. Returns
+ * the error, ready for the route stage, or NULL when RFC 1812 forbids an
+ * error about m, the rate limit holds it back, or no mbuf is free (each
+ * counted).
+ */
+struct rte_mbuf *vfw_icmp_error(struct vfw_worker *w, const struct vfw_policy *p,
+				struct rte_mbuf *m, uint8_t type, uint8_t code,
+				uint16_t mtu);
+
+/*
+ * Cut m (IPv4, DF clear, longer than port's MTU) into fragments that fit,
+ * each a whole frame with m's L2 header and metadata, into out[0..max).
+ * m is consumed. Returns the number of fragments; 0 when m was dropped
+ * (counted: exceeds_mtu, mbuf_alloc_failed).
+ */
+unsigned int vfw_frag_ipv4(struct vfw_worker *w, struct rte_mbuf *m,
+			   uint8_t port, struct rte_mbuf **out, unsigned int max);
 
 /* Hand a ready frame to a worker for transmission (slow path). */
 int vfw_dp_sp_send(struct vfw_dp *dp, struct rte_mbuf *m, uint8_t role);

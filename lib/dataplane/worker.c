@@ -213,6 +213,55 @@ neigh_cache_idx(uint32_t ip_be)
 }
 _Static_assert(VFW_NEIGH_CACHE == 256, "neigh_cache_idx() takes 8 bits");
 
+static void route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
+			 struct rte_mbuf **pkts, unsigned int n);
+
+/*
+ * The TTL expires here: drop, and tell the sender (time exceeded, from
+ * icmp_gen.c), routed like any packet. Out of line, as too_big(): the
+ * forward path only pays for the tests that lead here.
+ */
+static __rte_noinline void
+ttl_expired(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf *m)
+{
+	struct rte_mbuf *e = vfw_icmp_error(w, p, m, 11 /* time exceeded */,
+					    0 /* in transit */, 0);
+
+	drop(w, m, VFW_DROP_TTL_EXPIRED);
+	if (e != NULL)
+		route_and_tx(w, p, &e, 1);
+}
+
+/*
+ * Longer than the egress MTU: with DF set, drop it and send the sender
+ * fragmentation needed with that MTU (RFC 1191); without, cut it into
+ * fragments (frag.c) and route those, which counts each of them on the
+ * route instead of the packet.
+ */
+static __rte_noinline void
+too_big(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf *m,
+	const struct vfw_nexthop *h)
+{
+	struct rte_mbuf *frags[VFW_FRAG_MAX];
+	unsigned int n, i;
+
+	if (ip4_hdr(m, vfw_pkt_meta(m))->fragment_offset &
+	    rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
+		struct rte_mbuf *e = vfw_icmp_error(w, p, m, 3 /* unreachable */,
+						    4 /* fragmentation needed */,
+						    w->ports[h->port].mtu);
+
+		drop(w, m, VFW_DROP_MTU);
+		if (e != NULL)
+			route_and_tx(w, p, &e, 1);
+		return;
+	}
+	p->ctr[w->id].route_hits[h->route]--;
+	n = vfw_frag_ipv4(w, m, h->port, frags, VFW_FRAG_MAX);
+	for (i = 0; i < n; i += VFW_BURST)
+		route_and_tx(w, p, frags + i, RTE_MIN(n - i, (unsigned int)VFW_BURST));
+}
+
 static void
 route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	     struct rte_mbuf **pkts, unsigned int n)
@@ -266,13 +315,12 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		}
 		ip = ip4_hdr(m, meta);
 		if (unlikely(ip->time_to_live <= 1)) {
-			drop(w, m, VFW_DROP_TTL_EXPIRED);
+			ttl_expired(w, p, m);
 			continue;
 		}
-		/* no fragmentation on the way out: too big is dropped, counted */
 		if (unlikely(rte_be_to_cpu_16(ip->total_length) >
 			     w->ports[h->port].mtu && w->ports[h->port].mtu != 0)) {
-			drop(w, m, VFW_DROP_MTU);
+			too_big(w, p, m, h);
 			continue;
 		}
 		ip->time_to_live--;

@@ -122,6 +122,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		dpp.ports[r].mac = cfg->ports[r].mac;
 		dpp.ports[r].ip = cfg->ports[r].address.ip.v4;
 		dpp.ports[r].n_rxq = dpp.ports[r].n_txq = 1;
+		/* different MTUs: fragmentation and fragmentation needed */
+		dpp.ports[r].mtu = r == VFW_PORT_VNET ? 1500 : 1280;
 	}
 	dpp.pm = pm;
 	dpp.neigh = neigh;

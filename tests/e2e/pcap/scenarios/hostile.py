@@ -962,20 +962,37 @@ def hostile_icmp_echo_reply(s):
 @scenario("hostile-oversize", config=CFG)
 def hostile_oversize(s):
     """A 3000-byte and a 9000-byte datagram (jumbo frames arriving on the
-    vnet port) are not sent out of a 1500-byte port: dropped exceeds_mtu."""
+    vnet port) leave the 1500-byte port in fragments (3 and 7, none
+    longer than the MTU); with DF set they are dropped exceeds_mtu and the
+    sender is told the MTU (fragmentation needed)."""
     ms = []
     for n in (3000, 9000):
         m = s.marker("jumbo-%d" % n)
-        ms.append(m)
+        ms.append((m, n))
         s.vnet.send(from_client(SERVER_IP, UDP(sport=5800 + n % 7, dport=53),
-                                m + "j" * (n - 42 - len(m))))
+                                m + "j" * (n - 42 - len(m)), ip_id=n))
+    dfs = []
+    for n in (3000, 9000):
+        m = s.marker("jumbo-df-%d" % n)
+        dfs.append(m)
+        s.vnet.send(frozen(_eth() / _ip(id=n + 1, flags="DF") /
+                           UDP(sport=5900 + n % 7, dport=53) /
+                           Raw((m + "d" * n)[:n - 28])))
     good = good_tail(s)
     yield
-    for m in ms:
-        got = s.cluster.with_marker(m)
-        s.check(not got, "%s: not sent" % m.split(":")[2],
-                "%d copies of %d bytes" % (len(got), len(bytes(got[0])) if got else 0))
-    s.expect_drop("exceeds_mtu", len(ms))
+    for (m, n), nfrag in zip(ms, (3, 7)):
+        got = [p for p in s.cluster.out if IP in p and p[IP].id == n]
+        s.eq(len(got), nfrag, "%s: %d fragments out" % (m.split(":")[2], nfrag))
+        s.check(all(len(bytes(p[IP])) <= 1500 and ip_csum_ok(p) for p in got),
+                "%s: each fragment fits the MTU, IPv4 checksum valid" % m.split(":")[2])
+        s.eq(sum(len(bytes(p[IP])) - 20 for p in got), n - 14 - 20,
+             "%s: fragments carry the whole datagram" % m.split(":")[2])
+    for m in dfs:
+        s.check(not s.cluster.with_marker(m), "%s: not sent" % m.split(":")[2])
+    fn = [p for p in s.vnet.out if ICMP in p and p[ICMP].type == 3 and p[ICMP].code == 4]
+    s.eq(len(fn), 2, "DF: fragmentation needed back to the client")
+    s.check(all(p[ICMP].nexthopmtu == 1500 for p in fn), "DF: next-hop MTU 1500")
+    s.expect_drop("exceeds_mtu", len(dfs))
     check_good(s, good)
 
 
