@@ -355,9 +355,9 @@ show_stats(struct vfw_app *app, FILE *out)
 		sp->arp_requests_sent, sp->resolved_sent, st.ev[VFW_EV_ECHO_REPLY]);
 	/* in use includes the rx rings' posted buffers and per-lcore caches:
 	 * it returns to its idle value when traffic stops (no leak) */
-	fprintf(out, ",\"mbufs\":{\"pool_size\":%u,\"in_use\":%u,\"available\":%u}",
-		app->pool->size, rte_mempool_in_use_count(app->pool),
-		rte_mempool_avail_count(app->pool));
+	fprintf(out, ",\"mbufs\":{\"pool_size\":%u,\"data_room\":%u,\"in_use\":%u,"
+		"\"available\":%u}", app->pool->size, app->data_room,
+		rte_mempool_in_use_count(app->pool), rte_mempool_avail_count(app->pool));
 	fprintf(out, ",\"sessions\":{\"total\":%u", vfw_dp_sessions(app->dp, by_state));
 	for (k = 1; k < VFW_CT_STATE_MAX; k++)
 		fprintf(out, ",\"%s\":%u", vfw_ct_state_name((enum vfw_ct_state)k),

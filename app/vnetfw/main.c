@@ -12,10 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/if_packet.h>
+
 #include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_kvargs.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
@@ -173,6 +178,44 @@ static uint8_t rss_key[40] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
 
+/*
+ * Data room (headroom included) an mbuf needs to hold the largest frame
+ * port can hand over in one buffer. net_af_packet copies each frame of
+ * its kernel ring into one mbuf and refuses a pool whose buffers are
+ * smaller than a ring frame (rx queue setup fails, ENOMEM); its framesz
+ * devarg is what makes large frames possible (the kernel reassembles IPv4
+ * fragments for it, see docs/architecture.md), so the pool follows it.
+ * Other ports get the default (2048 bytes of data).
+ */
+static uint32_t
+port_data_room(const struct rte_eth_dev_info *info)
+{
+	const struct rte_devargs *da;
+	struct rte_kvargs *kv;
+	const char *v;
+	uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	unsigned long fs;
+
+	if (info->driver_name == NULL || info->device == NULL ||
+	    strcmp(info->driver_name, "net_af_packet") != 0)
+		return room;
+	da = rte_dev_devargs(info->device);
+	if (da == NULL || da->args == NULL)
+		return room;
+	kv = rte_kvargs_parse(da->args, NULL);
+	v = kv != NULL ? rte_kvargs_get(kv, "framesz") : NULL;
+	if (v != NULL) {
+		fs = strtoul(v, NULL, 0);
+		/* the PMD's check: frame minus the ring header fits the data */
+		if (fs > TPACKET2_HDRLEN && fs < UINT16_MAX)
+			room = RTE_MAX(room, (uint32_t)(fs - (TPACKET2_HDRLEN -
+						sizeof(struct sockaddr_ll)) +
+						RTE_PKTMBUF_HEADROOM));
+	}
+	rte_kvargs_free(kv);
+	return room;
+}
+
 static int
 port_lookup(struct vfw_app *app, const struct vfw_config *cfg)
 {
@@ -209,6 +252,9 @@ port_lookup(struct vfw_app *app, const struct vfw_config *cfg)
 				cp->device, info.max_tx_queues, app->n_workers);
 			return -1;
 		}
+		app->data_room = (uint16_t)RTE_MIN(RTE_MAX((uint32_t)app->data_room,
+							   port_data_room(&info)),
+						   (uint32_t)UINT16_MAX);
 		app->ports[r].port_id = pid;
 		app->ports[r].n_rxq = (uint16_t)RTE_MIN(app->n_workers, info.max_rx_queues);
 		app->ports[r].n_txq = (uint16_t)app->n_workers;
@@ -389,14 +435,18 @@ main(int argc, char **argv)
 		goto fail_eal;
 
 	app.pool = rte_pktmbuf_pool_create("vfw_mbuf", pool_size(&app), 256,
-					   VFW_MBUF_PRIV_SIZE,
-					   RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+					   VFW_MBUF_PRIV_SIZE, app.data_room,
+					   (int)rte_socket_id());
 	if (app.pool == NULL) {
 		fprintf(stderr, "vnetfw: cannot create the mbuf pool (%u mbufs): %s "
 			"(hugepages reserved? try --no-huge -m 1024 for small tests)\n",
 			pool_size(&app), rte_strerror(rte_errno));
 		goto fail_eal;
 	}
+
+	RTE_LOG(NOTICE, USER1, "mbuf pool: %u mbufs of %u bytes (%u of data)\n",
+		app.pool->size, app.data_room,
+		app.data_room - RTE_PKTMBUF_HEADROOM);
 
 	/* RCU readers: the workers, plus telemetry */
 	qsz = rte_rcu_qsbr_get_memsize(app.n_workers + 1);

@@ -18,6 +18,7 @@ struct vfw_app {
 	unsigned int n_workers;
 	struct vfw_dp_port ports[VFW_PORT_MAX];
 	struct rte_mempool *pool;
+	uint16_t data_room;              /* of the pool's mbufs, headroom included */
 	struct rte_rcu_qsbr *qsv;
 	struct vfw_neigh_table *neigh;
 	struct vfw_nat_pools *pools;

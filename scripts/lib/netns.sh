@@ -130,9 +130,13 @@ vfw_fw_eal_args() {
 	else
 		printf '%s\n' "-l" "0,1"
 	fi
+	# framesz=4096: the kernel reassembles IPv4 fragments before
+	# af_packet hands them over (DPDK 22.11 sets PACKET_FANOUT_FLAG_DEFRAG);
+	# a datagram of up to 4030 bytes fits a ring frame, and vnetfw
+	# fragments it again for the 1500-byte links (docs/architecture.md)
 	printf '%s\n' "--file-prefix=$prefix" "--no-pci" \
-		"--vdev=net_af_packet0,iface=$VFW_IF_VNET$q" \
-		"--vdev=net_af_packet1,iface=$VFW_IF_CL$q"
+		"--vdev=net_af_packet0,iface=$VFW_IF_VNET$q,framesz=4096" \
+		"--vdev=net_af_packet1,iface=$VFW_IF_CL$q,framesz=4096"
 	vfw_eal_mem_args
 }
 

@@ -12,9 +12,13 @@
 # checksum); the tiny pool (4 ports) drops and counts the 5th flow and
 # gives its ports back when the sessions age out; show nat counts. With 2
 # workers, flows owned by each worker meet their sessions (hand-off).
-# 3000-byte datagrams are tried, but the af_packet PMD reassembles
-# fragments before vnetfw sees them (skipped then; pcap/nat-fragments-*
-# send real fragments). Skips itself (exit 77) when the binary has no NAT.
+# The appliance's own ICMP errors: ping -t 1 and a UDP probe with TTL 1
+# (what traceroute sends) through SNAT get time exceeded from 10.240.0.4
+# quoting the client's own packet; ping -M do -s 1600 gets fragmentation
+# needed with MTU 1500. 3000-byte datagrams cross DNAT, SNAT and hairpin
+# both ways (reassembled by the fw namespace's kernel for af_packet, and
+# fragmented again by vnetfw). Skips itself (exit 77) when the binary has
+# no NAT.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib.sh
@@ -435,6 +439,49 @@ pmtu_learned() { [[ $(ip -n "$VFW_NS_CL" route get "$NAT_FAR") == *"mtu $NAT_FAR
 nt_check "frag needed: the client kernel learned PMTU $NAT_FAR_MTU for 203.0.113.9" pmtu_learned
 nt_expect_increase "ICMP errors counted" events.icmp_errors_related "$before"
 
+vfw_info "3b. the appliance's own errors: time exceeded, fragmentation needed"
+sent_before=$(vfw_stat events.icmp_errors_sent)
+ttl1_ping() { # ping -t 1: the appliance is the first hop
+	local out
+	out=$(ip netns exec "$VFW_NS_CL" ping -n -c 1 -t 1 -W 2 "$NAT_FAR" 2>&1) || true
+	grep -E "From|transmitted" <<<"$out" | sed 's/^/    /' || true
+	[[ $out == *"From $FWCL icmp_seq=1 Time to live exceeded"* ]]
+}
+nt_check "ping -t 1 through SNAT: time exceeded from the appliance 10.240.0.4 (identifier back to the client's)" ttl1_ping
+if err_probe "$VFW_NS_CL" err "$NAT_FAR" 33437 ttl=1; then
+	expect_err "traceroute probe (UDP TTL 1) through SNAT: type 11 from the appliance 10.240.0.4 to 10.240.1.10" \
+		q_type=11 q_code=0 q_offender="$FWCL" outer_src="$FWCL" outer_dst="$SRV"
+	expect_err "traceroute probe: quoted datagram is the client's own (10.240.1.10 -> 203.0.113.9:33437), checksums valid" \
+		inner_src="$SRV" inner_dst="$NAT_FAR" inner_dport=33437 q_payload_ok=True "${CSUMS_OK[@]}"
+else
+	vfw_fail "  time exceeded (UDP TTL 1 through SNAT) from the appliance reaches the client"
+fi
+if err_probe "$VFW_NS_VNET" err "$FW" 5300 ttl=1; then
+	expect_err "TTL 1 to the DNAT address: time exceeded from 10.0.1.4 quoting the client's datagram to 10.0.1.4:5300" \
+		q_type=11 outer_src="$FW" outer_dst="$CLI" inner_src="$CLI" inner_dst="$FW" inner_dport=5300 "${CSUMS_OK[@]}"
+else
+	vfw_fail "  time exceeded (UDP TTL 1 to the DNAT address) reaches the client"
+fi
+# PMTU: the cluster link carries 9000 bytes, the vnet link 1500 (vnetfw's
+# port MTU): a DF ping of 1628 bytes is refused with the MTU
+ip -n "$VFW_NS_CL" link set eth0 mtu 9000
+ip -n "$VFW_NS_FW" link set "$VFW_IF_CL" mtu 9000
+df_ping() {
+	local out
+	out=$(ip netns exec "$VFW_NS_CL" ping -n -c 1 -M do -s 1600 -W 2 "$INET" 2>&1) || true
+	grep -E "From|transmitted|error" <<<"$out" | sed 's/^/    /' || true
+	[[ $out == *"From $FWCL icmp_seq=1 Frag needed and DF set (mtu = 1500)"* ]]
+}
+nt_check "ping -M do -s 1600 through SNAT: fragmentation needed, mtu 1500, from the appliance" df_ping
+pmtu_1500() { [[ $(ip -n "$VFW_NS_CL" route get "$INET") == *"mtu 1500"* ]]; }
+nt_check "the client kernel learned PMTU 1500 for 198.51.100.7" pmtu_1500
+ip -n "$VFW_NS_FW" link set "$VFW_IF_CL" mtu 1500
+ip -n "$VFW_NS_CL" link set eth0 mtu 1500
+ip -n "$VFW_NS_CL" route flush cache
+nt_expect_at_least "errors of the appliance counted (events.icmp_errors_sent)" \
+	events.icmp_errors_sent $((sent_before + 4))
+expect_rel "none rate limited" "$(vfw_stat events.icmp_errors_rate_limited)" -eq 0
+
 vfw_info "4. hairpin: pod 10.240.3.30 -> 10.0.1.4:8080 -> 10.240.1.10:80"
 before=$(vfw_stat events.hairpin)
 n=$(lines "$NT_DIR/http-server.log")
@@ -448,38 +495,38 @@ nt_check "hairpin udp: the server saw 10.240.0.4" \
 	new_line_has "$NT_DIR/udp-server.log" "$n" "^$FWCL:"
 nt_expect_increase "hairpin counted" events.hairpin "$before"
 
-vfw_info "5. fragments: 3000-byte UDP datagrams through DNAT, SNAT and hairpin"
-# DPDK 22.11's af_packet PMD puts every queue's socket in a PACKET_FANOUT
-# group with PACKET_FANOUT_FLAG_DEFRAG: the kernel of the fw namespace
-# reassembles IPv4 fragments before vnetfw sees them, and the 3028-byte
-# datagram does not fit the 2048-byte ring frame, so vnetfw receives it
-# cut short (ipv4_bad_total_length) and never a fragment. When that is
-# what happens the checks are skipped (tests/e2e/pcap/scenarios/nat.py
-# sends real fragments through DNAT, SNAT and hairpin instead); when
-# fragments do reach vnetfw, every check applies.
-frag_before=$(vfw_stat events.fragments)
+vfw_info "5. 3000-byte UDP datagrams through DNAT, SNAT and hairpin"
+# Each sender fragments its 3028-byte datagram for its 1500-byte link.
+# DPDK 22.11's af_packet PMD puts its sockets in a PACKET_FANOUT group
+# with PACKET_FANOUT_FLAG_DEFRAG, so the fw namespace's kernel reassembles
+# the fragments and vnetfw receives whole datagrams: the rig's
+# framesz=4096 ring frames hold them (vnetfw sizes its mbufs to match),
+# and vnetfw fragments each again for the 1500-byte egress link. (Real
+# fragments reaching vnetfw: pcap/nat-fragments-*.)
+fragd_before=$(vfw_stat events.packets_fragmented)
 trunc_before=$(vfw_stat drops.ipv4_bad_total_length)
-frag_ok=1
+mtu_before=$(vfw_stat drops.exceeds_mtu)
 n=$(lines "$NT_DIR/udp-server.log")
-big_ok "$VFW_NS_VNET" "$FW" 5300 3000 || frag_ok=0
-if ((frag_ok == 0)) && (($(vfw_stat events.fragments) == frag_before)) &&
-	(($(vfw_stat drops.ipv4_bad_total_length) > trunc_before)); then
-	vfw_skip "  fragments: af_packet (PACKET_FANOUT_FLAG_DEFRAG) reassembles them before vnetfw; see pcap/nat-fragments-*"
-else
-	nt_check "DNAT: 3000 bytes client -> 10.0.1.4:5300 and back, identical" test "$frag_ok" = 1
-	nt_check "DNAT: the server got 3000 bytes from 10.0.1.10" \
-		new_line_has "$NT_DIR/udp-server.log" "$n" "^$CLI:[0-9]+ 3000 "
-	n=$(lines "$NT_DIR/udp-inet.log")
-	nt_check "SNAT: 3000 bytes server -> 198.51.100.7:7007 and back, identical" \
-		big_ok "$VFW_NS_CL" "$INET" 7007 3000
-	nt_check "SNAT: the internet host got 3000 bytes from 10.0.1.4" \
-		new_line_has "$NT_DIR/udp-inet.log" "$n" "^$FW:[0-9]+ 3000 "
-	nt_check "hairpin: 3000 bytes pod -> 10.0.1.4:5300 and back, identical" \
-		big_ok "$VFW_NS_CL" "$FW" 5300 3000 "$NAT_POD"
-	nt_expect_at_least "fragments counted (3 exchanges x 2 directions x 3 fragments)" \
-		events.fragments $((frag_before + 18))
-	expect_rel "no fragment dropped as without first" "$(vfw_stat drops.fragment_without_first)" -eq 0
-fi
+nt_check "DNAT: 3000 bytes client -> 10.0.1.4:5300 and back, identical" \
+	big_ok "$VFW_NS_VNET" "$FW" 5300 3000
+nt_check "DNAT: the server got 3000 bytes from 10.0.1.10" \
+	new_line_has "$NT_DIR/udp-server.log" "$n" "^$CLI:[0-9]+ 3000 "
+n=$(lines "$NT_DIR/udp-inet.log")
+nt_check "SNAT: 3000 bytes server -> 198.51.100.7:7007 and back, identical" \
+	big_ok "$VFW_NS_CL" "$INET" 7007 3000
+nt_check "SNAT: the internet host got 3000 bytes from 10.0.1.4" \
+	new_line_has "$NT_DIR/udp-inet.log" "$n" "^$FW:[0-9]+ 3000 "
+n=$(lines "$NT_DIR/udp-server.log")
+nt_check "hairpin: 3000 bytes pod -> 10.0.1.4:5300 and back, identical" \
+	big_ok "$VFW_NS_CL" "$FW" 5300 3000 "$NAT_POD"
+nt_check "hairpin: the server got 3000 bytes from the appliance 10.240.0.4" \
+	new_line_has "$NT_DIR/udp-server.log" "$n" "^$FWCL:[0-9]+ 3000 "
+nt_expect_at_least "fragmented again by vnetfw (3 exchanges x 2 directions)" \
+	events.packets_fragmented $((fragd_before + 6))
+expect_rel "no datagram cut short by the ring (ipv4_bad_total_length)" \
+	"$(vfw_stat drops.ipv4_bad_total_length)" -eq "$trunc_before"
+expect_rel "none dropped as too long (exceeds_mtu)" "$(vfw_stat drops.exceeds_mtu)" -eq "$mtu_before"
+expect_rel "no fragment dropped as without first" "$(vfw_stat drops.fragment_without_first)" -eq 0
 
 vfw_info "6. port exhaustion: rule tiny, ports 40000-40003"
 before=$(ctl_stat drops.snat_ports_exhausted)
