@@ -61,7 +61,7 @@ done
 JSON=${JSON:-$(vfw_build_dir)/bench-control.json}
 TOOL=$VFW_ROOT/tests/e2e/netns/livetool.py
 
-vfw_need_root
+vfw_need_root "${VFW_ARGV[@]}"
 BIN=$(vfw_bin)
 [[ -x $BIN ]] || vfw_die "no vnetfw binary at $BIN (build first, or set VNETFW_BUILD)"
 

@@ -95,7 +95,7 @@ for a in "${APPS[@]}"; do
 		{ vfw_err "--apps: '$a' is not testpmd, l3fwd, route or full"; exit 2; }
 done
 
-vfw_need_root
+vfw_need_root "${VFW_ARGV[@]}"
 cd "$VFW_ROOT"
 BUILD=$(vfw_build_dir)
 json=${json:-$BUILD/bench-rig.json}

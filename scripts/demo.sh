@@ -43,7 +43,7 @@ while (($#)); do
 	esac
 	shift
 done
-vfw_need_root
+vfw_need_root "${VFW_ARGV[@]}"
 
 WORK=''
 cleanup() {

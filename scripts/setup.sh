@@ -39,7 +39,7 @@ while (($#)); do
 	shift
 done
 
-vfw_need_root
+vfw_need_root "${VFW_ARGV[@]}"
 
 install_packages() {
 	local missing=() p status

@@ -65,7 +65,7 @@ if ((${#suites[@]} == 0)); then
 	fi
 	((quick)) || suites+=(asan)
 fi
-vfw_need_root
+vfw_need_root "${VFW_ARGV[@]}"
 cd "$VFW_ROOT"
 
 BUILD=$(vfw_build_dir)

@@ -7,6 +7,10 @@
 # Repository root (the directory holding meson.build and scripts/).
 VFW_ROOT=${VFW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
+# The sourcing script's arguments (bash passes them on to a sourced file),
+# kept for vfw_need_root to run the script again through sudo.
+VFW_ARGV=("$@")
+
 # ip, ethtool and sysctl live in sbin, which a non-login root PATH may lack.
 case ":$PATH:" in
 *:/usr/sbin:*) ;;
@@ -44,8 +48,16 @@ vfw_die() {
 	exit 1
 }
 
+# vfw_need_root "$@": the entry scripts need root (namespaces, hugepages,
+# packages). Not root: run again through sudo when it is installed, else
+# say how.
 vfw_need_root() {
-	[[ $(id -u) -eq 0 ]] || vfw_die "$(basename "$0") must run as root (namespaces, hugepages, packages)"
+	[[ $(id -u) -eq 0 ]] && return 0
+	if command -v sudo >/dev/null 2>&1; then
+		vfw_info "$(basename "$0") needs root: running it again with sudo"
+		exec sudo -E "$0" "$@"
+	fi
+	vfw_die "$(basename "$0") must run as root (namespaces, hugepages, packages): run it from a root shell"
 }
 
 # Result bookkeeping: PASS/FAIL/SKIP lines with counters.
