@@ -26,6 +26,7 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
 
 #include "vnetfw.h"
 
@@ -418,6 +419,14 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* Packet capture by dpdk-dumpcap / dpdk-pdump (secondary processes
+	 * with this --file-prefix): its rx/tx callbacks exist only while a
+	 * capture runs. Needs the multi-process channel (not --no-shconf or
+	 * --in-memory). */
+	app.pdump = rte_pdump_init() == 0;
+	if (!app.pdump)
+		RTE_LOG(INFO, USER1, "packet capture (dpdk-dumpcap) unavailable: %s\n",
+			rte_strerror(rte_errno));
 
 	app.hz = rte_get_tsc_hz();
 	app.started = rte_rdtsc();
@@ -538,6 +547,8 @@ main(int argc, char **argv)
 	rte_free(app.qsv);
 	vfw_config_free(app.cfg);
 	rte_mempool_free(app.pool);
+	if (app.pdump)
+		rte_pdump_uninit();
 	rte_eal_cleanup();
 	return 0;
 
@@ -552,6 +563,8 @@ fail_ports:
 	for (r = 0; r < VFW_PORT_MAX; r++)
 		rte_eth_dev_stop(app.ports[r].port_id);
 fail_eal:
+	if (app.pdump)
+		rte_pdump_uninit();
 	rte_eal_cleanup();
 	return 1;
 }

@@ -24,6 +24,7 @@ struct vfw_app {
 	struct vfw_nat_pools *pools;
 	struct vfw_policy_mgr *pm;
 	struct vfw_dp *dp;
+	bool pdump;                      /* rte_pdump_init() succeeded */
 	struct vfw_ctl *ctl;
 	uint64_t hz;
 	uint64_t started;
