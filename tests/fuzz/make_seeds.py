@@ -39,6 +39,8 @@ def frames():
     yield "blackhole", 0, e0 / IP(src="10.0.1.10", dst="10.66.0.1") / UDP(sport=1, dport=53)
     yield "ipv6", 0, e0 / IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrFragment() / UDP(sport=1, dport=2)
     yield "ip_opts", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10", options=b"\x01\x01\x01\x00") / UDP(sport=1, dport=53)
+    yield "ip_lsrr", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10", options=b"\x01\x83\x07\x04\x0a\x42\x00\x01") / UDP(sport=1, dport=53)
+    yield "ip_bad_opts", 0, e0 / IP(src="10.0.1.10", dst="10.240.1.10", options=b"\x44\x0c\x05\x00\x07\x09\x04\x00") / UDP(sport=1, dport=53)
 
 
 def bursts():
@@ -70,6 +72,16 @@ def bursts():
         (0, e0 / IP(src=cl, dst="10.0.1.4") / TCP(sport=42000, dport=8080, flags="S")),
         (1, e1 / IP(src="10.240.2.2", dst="10.0.1.4") / TCP(sport=42001, dport=8080, flags="S")),
         (1, e1 / IP(src=srv, dst=cl) / TCP(sport=80, dport=42000, flags="SA"))]
+    # port reuse: through DNAT, reset in the same burst, then straight to
+    # the server (the closed session's reply key); the server's challenge
+    # ACK, the client's RST and its retried SYN
+    yield "burst_tcp_reuse", [
+        (0, e0 / IP(src=inet, dst="10.0.1.4") / TCP(sport=43000, dport=8080, flags="S", seq=1)),
+        (0, e0 / IP(src=inet, dst="10.0.1.4") / TCP(sport=43000, dport=8080, flags="R", seq=2)),
+        (0, e0 / IP(src=inet, dst=srv) / TCP(sport=43000, dport=80, flags="S", seq=100)),
+        (1, e1 / IP(src=srv, dst=inet) / TCP(sport=80, dport=43000, flags="A", seq=7, ack=3)),
+        (0, e0 / IP(src=inet, dst=srv) / TCP(sport=43000, dport=80, flags="R", seq=3)),
+        (0, e0 / IP(src=inet, dst=srv) / TCP(sport=43000, dport=80, flags="S", seq=200))]
     yield "burst_arp_resolve", [
         (0, e0 / IP(src=cl, dst="10.0.1.50") / UDP(sport=1, dport=53)),
         (0, e0 / ARP(op=2, hwsrc="02:00:00:00:bb:50", psrc="10.0.1.50", pdst="10.0.1.4", hwdst=FW0)),
