@@ -365,6 +365,49 @@ show_stats(struct vfw_app *app, FILE *out)
 	fputs("}}", out);
 }
 
+static const char *
+offload_name(uint64_t bit, bool rx)
+{
+	return rx ? rte_eth_dev_rx_offload_name(bit) : rte_eth_dev_tx_offload_name(bit);
+}
+
+const char *
+vfw_app_offload_names(uint64_t bits, bool rx, char *buf, size_t len)
+{
+	size_t n = 0;
+	unsigned int b;
+
+	buf[0] = '\0';
+	for (b = 0; b < 64 && len > 0; b++)
+		if (bits & (UINT64_C(1) << b)) {
+			int k = snprintf(buf + n, len - n, "%s%s", n ? "," : "",
+					 offload_name(UINT64_C(1) << b, rx));
+
+			if (k < 0 || (size_t)k >= len - n)
+				break;
+			n += (size_t)k;
+		}
+	if (n == 0)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+/* A JSON array of DPDK's names of the offload bits. */
+static void
+json_offloads(FILE *out, uint64_t bits, bool rx)
+{
+	unsigned int b, first = 1;
+
+	fputc('[', out);
+	for (b = 0; b < 64; b++)
+		if (bits & (UINT64_C(1) << b)) {
+			fputs(first ? "" : ",", out);
+			vfw_json_str(out, offload_name(UINT64_C(1) << b, rx));
+			first = 0;
+		}
+	fputc(']', out);
+}
+
 static void
 show_ports(struct vfw_app *app, FILE *out)
 {
@@ -384,9 +427,14 @@ show_ports(struct vfw_app *app, FILE *out)
 		vfw_json_mac(out, &app->ports[r].mac);
 		fputs(",\"address\":", out);
 		vfw_json_ip(out, app->ports[r].ip);
-		fprintf(out, ",\"rx_queues\":%u,\"tx_queues\":%u,\"link\":\"%s\",\"speed_mbps\":%u}",
+		fprintf(out, ",\"rx_queues\":%u,\"tx_queues\":%u,\"link\":\"%s\",\"speed_mbps\":%u",
 			app->ports[r].n_rxq, app->ports[r].n_txq,
 			link.link_status ? "up" : "down", link.link_speed);
+		fprintf(out, ",\"mtu\":%u,\"checksum_offload\":{\"rx\":", app->ports[r].mtu);
+		json_offloads(out, app->ports[r].rx_offloads & VFW_RX_CSUM_OFFLOADS, true);
+		fputs(",\"tx\":", out);
+		json_offloads(out, app->ports[r].tx_offloads & VFW_TX_CSUM_OFFLOADS, false);
+		fputs("}}", out);
 	}
 	fputc(']', out);
 }

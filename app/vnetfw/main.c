@@ -287,6 +287,12 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	/* Checksums the port verifies (the parser trusts its GOOD/BAD flags)
+	 * and computes (for the packets vnetfw builds: fragments, ICMP
+	 * errors; NAT keeps updating checksums incrementally, which costs
+	 * less than setting up an offload per packet). */
+	conf.rxmode.offloads |= info.rx_offload_capa & VFW_RX_CSUM_OFFLOADS;
+	conf.txmode.offloads |= info.tx_offload_capa & VFW_TX_CSUM_OFFLOADS;
 	rc = rte_eth_dev_configure(port->port_id, port->n_rxq, port->n_txq, &conf);
 	if (rc < 0)
 		goto fail;
@@ -323,6 +329,8 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 		goto fail;
 	if (rte_eth_dev_get_mtu(port->port_id, &port->mtu) != 0)
 		port->mtu = RTE_ETHER_MTU;
+	port->rx_offloads = conf.rxmode.offloads;
+	port->tx_offloads = conf.txmode.offloads;
 	memset(&link, 0, sizeof(link));
 	rte_eth_link_get_nowait(port->port_id, &link);
 	rte_ether_format_addr(mac, sizeof(mac), &port->mac);
@@ -330,6 +338,16 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 		"queues, link %s %u Mbps\n", role_names[r], cp->device, port->port_id,
 		mac, port->mtu, port->n_rxq, port->n_txq,
 		link.link_status ? "up" : "down", link.link_speed);
+	{
+		char rx[128], tx[128];
+
+		vfw_app_offload_names(port->rx_offloads & VFW_RX_CSUM_OFFLOADS,
+				      true, rx, sizeof(rx));
+		vfw_app_offload_names(port->tx_offloads & VFW_TX_CSUM_OFFLOADS,
+				      false, tx, sizeof(tx));
+		RTE_LOG(NOTICE, USER1, "port %s: checksum offload rx %s, tx %s\n",
+			role_names[r], rx, tx);
+	}
 	return 0;
 fail:
 	fprintf(stderr, "vnetfw: ports.%s (%s): setup failed: %s\n", role_names[r],

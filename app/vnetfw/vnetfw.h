@@ -35,6 +35,16 @@ struct vfw_app {
 	pthread_mutex_t tel_lock;
 };
 
+/* Checksum offloads vnetfw enables where a port offers them. */
+#define VFW_RX_CSUM_OFFLOADS (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | \
+			      RTE_ETH_RX_OFFLOAD_UDP_CKSUM | \
+			      RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
+#define VFW_TX_CSUM_OFFLOADS (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | \
+			      RTE_ETH_TX_OFFLOAD_UDP_CKSUM | \
+			      RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+/* "ipv4_cksum,udp_cksum" (DPDK's names) or "none" into buf. */
+const char *vfw_app_offload_names(uint64_t bits, bool rx, char *buf, size_t len);
+
 /* JSON writing helpers (jsonw.c) */
 void vfw_json_str(FILE *out, const char *s);
 void vfw_json_ip(FILE *out, uint32_t ip_be);

@@ -95,6 +95,7 @@ enum vfw_port_role {
 	X(TCP_FLAGS, "tcp_bad_flags")                          \
 	X(UDP_TRUNC, "udp_truncated")                          \
 	X(UDP_LEN, "udp_bad_length")                           \
+	X(L4_CSUM, "l4_bad_checksum")                          \
 	X(ICMP_TRUNC, "icmp_truncated")                        \
 	X(ICMP_INNER, "icmp_error_bad_inner")                  \
 	X(L2_NOT_FOR_US, "l2_not_for_us")                      \

@@ -95,6 +95,11 @@ struct vfw_dp_port {
 	uint16_t mtu;
 	struct rte_ether_addr mac;
 	uint32_t ip;               /**< interface address, network order */
+	uint64_t rx_offloads;      /**< RTE_ETH_RX_OFFLOAD_* enabled */
+	uint64_t tx_offloads;      /**< RTE_ETH_TX_OFFLOAD_* enabled: with
+				    *   IPV4_CKSUM, fragments and generated
+				    *   errors leave their header checksum
+				    *   to the port */
 };
 
 struct vfw_dp_params {

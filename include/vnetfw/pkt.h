@@ -114,9 +114,11 @@ vfw_pkt_meta(struct rte_mbuf *m)
  * is also stored in meta->drop. Clears every field up to and including
  * tcp_flags first (the key is fully deterministic: unused words and ports
  * are 0); nh_ip, out_port, session and aux are left to later stages.
- * Does not verify L4 checksums. Verifies the IPv4 header checksum unless
- * the mbuf says the NIC already did (RTE_MBUF_F_RX_IP_CKSUM_GOOD, or
- * _NONE, which has the GOOD bit); drops on RTE_MBUF_F_RX_IP_CKSUM_BAD.
+ * Does not verify L4 checksums, but drops IPv4 TCP/UDP whose mbuf says
+ * RTE_MBUF_F_RX_L4_CKSUM_BAD (VFW_DROP_L4_CSUM). Verifies the IPv4 header
+ * checksum unless the mbuf says the NIC already did
+ * (RTE_MBUF_F_RX_IP_CKSUM_GOOD, or _NONE, which has the GOOD bit); drops
+ * on RTE_MBUF_F_RX_IP_CKSUM_BAD.
  */
 enum vfw_drop vfw_pkt_parse(struct rte_mbuf *m, struct vfw_pkt_meta *meta);
 

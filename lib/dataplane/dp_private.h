@@ -3,6 +3,7 @@
 #ifndef VFW_DP_PRIVATE_H
 #define VFW_DP_PRIVATE_H
 
+#include <rte_ip.h>
 #include <rte_ring.h>
 
 #include "vnetfw/dataplane.h"
@@ -147,6 +148,34 @@ struct rte_mbuf *vfw_icmp_error(struct vfw_worker *w, const struct vfw_policy *p
  */
 unsigned int vfw_frag_ipv4(struct vfw_worker *w, struct rte_mbuf *m,
 			   uint8_t port, struct rte_mbuf **out, unsigned int max);
+
+/*
+ * IPv4 header checksum of a packet the appliance built (an error, a
+ * fragment), which still goes through the route stage to egress port
+ * `port`. When the port has IPV4_CKSUM tx offload, the port computes it
+ * and the field must leave as 0: the route stage's TTL decrement updates
+ * the field incrementally (RFC 1624 eqn. 3, ~(~HC + ~m + m') with the TTL
+ * word 0x0100 lower), which turns 0xfeff into exactly 0, so that is what
+ * the field starts with (test_icmp_gen checks it is 0 on the way out).
+ * Otherwise it is computed here.
+ */
+#define VFW_IP4_CSUM_BEFORE_TTL_DEC RTE_BE16(0xfeff)
+
+static inline void
+vfw_ip4_csum_out(const struct vfw_worker *w, struct rte_mbuf *m,
+		 struct rte_ipv4_hdr *ip, uint16_t l2_len, uint16_t l3_len,
+		 unsigned int port)
+{
+	if (port < VFW_PORT_MAX &&
+	    (w->ports[port].tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)) {
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		m->l2_len = l2_len;
+		m->l3_len = l3_len;
+		ip->hdr_checksum = VFW_IP4_CSUM_BEFORE_TTL_DEC;
+		return;
+	}
+	ip->hdr_checksum = vfw_ip4_csum(ip, l3_len);
+}
 
 /* Hand a ready frame to a worker for transmission (slow path). */
 int vfw_dp_sp_send(struct vfw_dp *dp, struct rte_mbuf *m, uint8_t role);

@@ -81,7 +81,7 @@ vfw_frag_ipv4(struct vfw_worker *w, struct rte_mbuf *m, uint8_t port,
 		hl = (uint16_t)((fip->version_ihl & RTE_IPV4_HDR_IHL_MASK) *
 				RTE_IPV4_IHL_MULTIPLIER);
 		memcpy(d, hdr, l2);
-		fip->hdr_checksum = vfw_ip4_csum(fip, hl);
+		vfw_ip4_csum_out(w, f, fip, l2, hl, port);
 		*fm = *meta;
 		fm->flags |= VFW_PF_FRAG;
 		fm->frag_off = (uint16_t)((fo & RTE_IPV4_HDR_OFFSET_MASK) *

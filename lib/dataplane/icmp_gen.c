@@ -211,7 +211,15 @@ vfw_icmp_error(struct vfw_worker *w, const struct vfw_policy *p,
 	eip->next_proto_id = IPPROTO_ICMP;
 	eip->src_addr = w->ports[role].ip;
 	eip->dst_addr = orig.src[0];
-	eip->hdr_checksum = vfw_ip4_csum(eip, IP4_HDR_LEN);
+	{
+		/* the port it will leave by: the route to the sender */
+		uint32_t dst_host = rte_be_to_cpu_32(orig.src[0]);
+		const struct vfw_nexthop *nh;
+
+		vfw_route_lookup_bulk(p->rt, &dst_host, &nh, 1);
+		vfw_ip4_csum_out(w, e, eip, (uint16_t)l2, IP4_HDR_LEN,
+				 nh != NULL ? nh->port : VFW_PORT_MAX);
+	}
 
 	memset(em, 0, sizeof(*em));
 	em->cls = VFW_PC_IP;

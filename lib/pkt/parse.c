@@ -410,6 +410,11 @@ parse_ip4_body(const struct rte_mbuf *m, const uint8_t *ip, uint32_t hlen,
 	}
 	if (unlikely(ip4_src_bad(ip)))
 		return VFW_DROP_IP4_SRC;
+	/* The port verified the TCP/UDP checksum (rx offload) and found it
+	 * wrong. Without the offload L4 checksums are not verified. */
+	if (unlikely((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+		     RTE_MBUF_F_RX_L4_CKSUM_BAD))
+		return VFW_DROP_L4_CSUM;
 	/* hlen is the constant 20 on the hot path: this vanishes there. */
 	if (hlen > IP4_HDR_MIN) {
 		enum vfw_drop rc = ip4_opts_check(ip, hlen);

@@ -454,6 +454,70 @@ test_fragments(void **state)
 	assert_true(T.w->stats.ev[VFW_EV_FRAGMENTED] >= 300);
 }
 
+/* A port with IPv4 checksum tx offload: errors and fragments leave the
+ * header checksum to it (flags, lengths, and the field exactly 0 after the
+ * route stage's TTL decrement, as NICs want it); NAT-forwarded packets
+ * keep their incrementally updated checksum and no offload flag. */
+static void
+check_offloaded(struct rte_mbuf *m, const char *what)
+{
+	const uint8_t *ip = rte_pktmbuf_mtod_offset(m, const uint8_t *, RTE_ETHER_HDR_LEN);
+	uint8_t hdr[20];
+	uint16_t c;
+
+	(void)what;
+	assert_true((m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4)) ==
+		    (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4));
+	assert_int_equal(m->l2_len, RTE_ETHER_HDR_LEN);
+	assert_int_equal(m->l3_len, 20);
+	assert_int_equal(get16(ip + 10), 0);
+	/* what the NIC puts there makes the header valid */
+	memcpy(hdr, ip, 20);
+	c = vfw_ip4_csum(hdr, 20);
+	memcpy(hdr + 10, &c, 2);
+	assert_int_equal(sum16(hdr, 20, 0), 0xffff);
+}
+
+static void
+test_tx_offload(void **state)
+{
+	static uint8_t ip[2048];
+	uint32_t server = ip4(10, 240, 1, 10), client = ip4(10, 0, 1, 10);
+	unsigned int len, i, r;
+
+	(void)state;
+	for (r = 0; r < VFW_PORT_MAX; r++)
+		T.w->ports[r].tx_offloads = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+	refill();
+	/* time exceeded through SNAT */
+	len = build_ip(ip, IPPROTO_UDP, server, ip4(203, 0, 113, 9), 5000, 33434,
+		       100, 1, false);
+	run(VFW_PORT_CLUSTER, ip, len);
+	assert_int_equal(T.n_out[VFW_PORT_CLUSTER], 1);
+	check_offloaded(T.out[VFW_PORT_CLUSTER][0], "time exceeded");
+	assert_int_equal(out_ip(VFW_PORT_CLUSTER, 0)[8], 64);
+	out_clear();
+	/* fragments */
+	len = build_ip(ip, IPPROTO_UDP, client, server, 5001, 9, 1800, 64, false);
+	run(VFW_PORT_VNET, ip, len);
+	assert_int_equal(T.n_out[VFW_PORT_CLUSTER], 2);
+	for (i = 0; i < 2; i++) {
+		check_offloaded(T.out[VFW_PORT_CLUSTER][i], "fragment");
+		assert_int_equal(out_ip(VFW_PORT_CLUSTER, i)[8], 63);
+	}
+	out_clear();
+	/* an ordinary forwarded packet through SNAT: software checksum kept */
+	len = build_ip(ip, IPPROTO_UDP, server, ip4(203, 0, 113, 9), 5002, 53,
+		       100, 64, false);
+	run(VFW_PORT_CLUSTER, ip, len);
+	assert_int_equal(T.n_out[VFW_PORT_VNET], 1);
+	assert_false(T.out[VFW_PORT_VNET][0]->ol_flags & RTE_MBUF_F_TX_IP_CKSUM);
+	assert_int_equal(sum16(out_ip(VFW_PORT_VNET, 0), 20, 0), 0xffff);
+	out_clear();
+	for (r = 0; r < VFW_PORT_MAX; r++)
+		T.w->ports[r].tx_offloads = 0;
+}
+
 /* ---- setup ---- */
 
 static int
@@ -551,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_time_exceeded_nat),
 		cmocka_unit_test(test_frag_needed),
 		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_tx_offload),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

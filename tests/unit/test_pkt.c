@@ -905,6 +905,21 @@ test_ip4_drops(void **state)
 			 VFW_DROP_IP4_CSUM);
 	assert_int_equal(run_ol(f, len, RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN, NULL),
 			 VFW_DROP_NONE);
+	/* L4: only what the NIC says counts (no software check); BAD drops,
+	 * GOOD, NONE and UNKNOWN pass, whatever the field holds. */
+	ip[20 + 16] ^= 0x55;   /* the TCP checksum */
+	assert_int_equal(run_ol(f, len, RTE_MBUF_F_RX_L4_CKSUM_BAD, NULL),
+			 VFW_DROP_L4_CSUM);
+	assert_int_equal(run_ol(f, len, RTE_MBUF_F_RX_IP_CKSUM_GOOD |
+					RTE_MBUF_F_RX_L4_CKSUM_BAD, NULL),
+			 VFW_DROP_L4_CSUM);
+	assert_int_equal(run_ol(f, len, RTE_MBUF_F_RX_L4_CKSUM_GOOD, NULL),
+			 VFW_DROP_NONE);
+	assert_int_equal(run_ol(f, len, RTE_MBUF_F_RX_L4_CKSUM_NONE, NULL),
+			 VFW_DROP_NONE);
+	assert_int_equal(run_ol(f, len, RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN, NULL),
+			 VFW_DROP_NONE);
+	ip[20 + 16] ^= 0x55;   /* the TCP checksum */
 	/* A header checksummed to the other zero (0xffff vs 0) still sums right. */
 
 	/* Martian sources. */
