@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -84,10 +85,15 @@ word_state(uint64_t w)
 static inline void
 word_mac(uint64_t w, struct rte_ether_addr *mac)
 {
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	/* byte i at bits 8i..8i+7 is the word's memory order: one copy */
+	memcpy(mac->addr_bytes, &w, RTE_ETHER_ADDR_LEN);
+#else
 	unsigned int i;
 
 	for (i = 0; i < RTE_ETHER_ADDR_LEN; i++)
 		mac->addr_bytes[i] = (uint8_t)(w >> (8 * i));
+#endif
 }
 
 /* Writer-side read of the word: the writer is the only one storing it. */
