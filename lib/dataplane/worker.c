@@ -10,6 +10,8 @@
  * Nothing here locks, allocates or makes a system call; the slow path
  * (ARP, unresolved next hops) is reached through a ring.
  */
+#include <string.h>
+
 #include <rte_arp.h>
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -262,25 +264,84 @@ too_big(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf *m,
 		route_and_tx(w, p, frags + i, RTE_MIN(n - i, (unsigned int)VFW_BURST));
 }
 
+/*
+ * A next hop's MAC as eight bytes: the six of the address in memory order,
+ * then two that l2_rewrite() overwrites (zero here).
+ */
+static inline uint64_t
+mac_word(const struct rte_ether_addr *ea)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, ea, RTE_ETHER_ADDR_LEN);
+	return v;
+}
+
+/* Destination and source MAC: one 8-byte and one 6-byte store. */
+static inline void
+l2_rewrite(struct vfw_worker *w, struct rte_mbuf *m, uint64_t dmac, uint8_t port)
+{
+	uint8_t *eth = rte_pktmbuf_mtod(m, uint8_t *);
+
+	memcpy(eth, &dmac, sizeof(dmac));
+	memcpy(eth + RTE_ETHER_ADDR_LEN, &w->ports[port].mac, RTE_ETHER_ADDR_LEN);
+}
+
+/*
+ * Next hops resolved in this burst, with their MACs: traffic goes to a
+ * gateway and a few hosts, so most packets need no look at the neighbor
+ * table (two remembered, most recent first).
+ */
+struct mac_memo {
+	uint32_t ip;
+	int32_t slot;
+	uint64_t mac;
+};
+
+static inline bool
+memo_mac(struct mac_memo *memo, const struct vfw_neigh_table *neigh,
+	 uint32_t ip, int32_t slot, uint64_t *mac)
+{
+	struct rte_ether_addr ea;
+
+	if (ip == memo[0].ip && slot == memo[0].slot) {
+		*mac = memo[0].mac;
+		return true;
+	}
+	if (ip == memo[1].ip && slot == memo[1].slot) {
+		*mac = memo[1].mac;
+		return true;
+	}
+	if (!vfw_neigh_mac(neigh, slot, ip, &ea))
+		return false;
+	*mac = mac_word(&ea);
+	memo[1] = memo[0];
+	memo[0] = (struct mac_memo){ ip, slot, *mac };
+	return true;
+}
+
+/*
+ * Route, TTL, next hop MAC, L2 rewrite and transmit, in one pass over the
+ * burst. A gateway's neighbor slot is in its next hop; other next hops
+ * (on-link destinations) go through the worker's slot cache. Packets whose
+ * next hop neither finds are set aside and looked up in one bulk hash
+ * lookup after the pass; what that does not resolve goes to the slow path
+ * (ARP). Packets of one flow take the same way, so their order holds.
+ */
 static void
 route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	     struct rte_mbuf **pkts, unsigned int n)
 {
-	uint32_t dst[VFW_BURST], nh_ip[VFW_BURST], find_ip[VFW_BURST];
+	uint32_t dst[VFW_BURST], find_ip[VFW_BURST];
 	const struct vfw_nexthop *nh[VFW_BURST];
-	struct rte_mbuf *out[VFW_BURST];
-	int32_t slot[VFW_BURST], found[VFW_BURST];
-	struct rte_ether_addr mac[VFW_BURST];
-	uint8_t port[VFW_BURST], find_of[VFW_BURST];
+	struct rte_mbuf *find_pkt[VFW_BURST];
+	int32_t found[VFW_BURST];
+	uint8_t find_port[VFW_BURST];
 	struct rte_mbuf *txq[VFW_PORT_MAX][VFW_BURST];
 	unsigned int ntx[VFW_PORT_MAX] = { 0 };
 	uint64_t *route_hits = p->ctr[w->id].route_hits;
-	struct mac_memo {
-		uint32_t ip;
-		int32_t slot;
-		unsigned int k;      /* mac[k] holds its MAC */
-	} memo[2] = { { 0, -1, 0 }, { 0, -1, 0 } };
-	unsigned int i, k, r, nout = 0, nfind = 0;
+	struct mac_memo memo[2] = { { 0, -1, 0 }, { 0, -1, 0 } };
+	unsigned int i, r, nfind = 0;
 
 	if (n == 0)
 		return;
@@ -297,12 +358,15 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		if (likely(nh[i] != NULL))
 			rte_prefetch0(&route_hits[nh[i]->route]);
 
-	/* pass 1: route verdict, TTL, which next hops need a table lookup */
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
 		const struct vfw_nexthop *h = nh[i];
 		struct rte_ipv4_hdr *ip;
+		uint32_t nip;
+		int32_t slot;
+		uint64_t mac;
+		uint8_t port;
 
 		if (unlikely(h == NULL)) {
 			drop(w, m, VFW_DROP_NO_ROUTE);
@@ -318,86 +382,54 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 			ttl_expired(w, p, m);
 			continue;
 		}
+		port = h->port;
 		if (unlikely(rte_be_to_cpu_16(ip->total_length) >
-			     w->ports[h->port].mtu && w->ports[h->port].mtu != 0)) {
+			     w->ports[port].mtu && w->ports[port].mtu != 0)) {
 			too_big(w, p, m, h);
 			continue;
 		}
 		ip->time_to_live--;
 		ip->hdr_checksum = csum_ttl_dec(ip->hdr_checksum);
-		out[nout] = m;
-		port[nout] = h->port;
-		nh_ip[nout] = h->gw != 0 ? h->gw : meta->key.dst[0];
-		/* a gateway's slot is cached in the next hop; on-link
-		 * destinations (and a stale gateway slot) are looked up */
-		slot[nout] = h->gw != 0 ? h->neigh : -1;
-		nout++;
-	}
-
-	/*
-	 * pass 2: MACs. A gateway's slot is in its next hop; other next hops
-	 * (on-link destinations) go through the worker's slot cache, and one
-	 * bulk hash lookup per burst finds the rest.
-	 */
-	for (k = 0; k < nout; k++) {
-		if (slot[k] < 0) {
+		nip = h->gw != 0 ? h->gw : meta->key.dst[0];
+		slot = h->gw != 0 ? h->neigh : -1;
+		if (slot < 0) {
 			const struct vfw_neigh_cache_entry *e =
-				&w->neigh_cache[neigh_cache_idx(nh_ip[k])];
+				&w->neigh_cache[neigh_cache_idx(nip)];
 
-			if (e->ip == nh_ip[k])
-				slot[k] = e->slot;
+			if (e->ip == nip)
+				slot = e->slot;
 		}
-		if (slot[k] >= 0) {
-			/* A next hop already resolved in this burst (two
-			 * remembered: traffic goes to a gateway and a few
-			 * hosts) needs no second look at the table. */
-			if (nh_ip[k] == memo[0].ip && slot[k] == memo[0].slot) {
-				mac[k] = mac[memo[0].k];
-				continue;
-			}
-			if (nh_ip[k] == memo[1].ip && slot[k] == memo[1].slot) {
-				mac[k] = mac[memo[1].k];
-				continue;
-			}
-			if (vfw_neigh_mac(w->neigh, slot[k], nh_ip[k], &mac[k])) {
-				memo[1] = memo[0];
-				memo[0] = (struct mac_memo){ nh_ip[k], slot[k], k };
-				continue;
-			}
-		}
-		find_of[nfind] = (uint8_t)k;
-		find_ip[nfind++] = nh_ip[k];
-		slot[k] = -1;
-	}
-	if (nfind != 0) {
-		vfw_neigh_find_bulk(w->neigh, find_ip, found, nfind);
-		for (i = 0; i < nfind; i++) {
-			k = find_of[i];
-			if (found[i] < 0 ||
-			    !vfw_neigh_mac(w->neigh, found[i], nh_ip[k], &mac[k]))
-				continue;
-			slot[k] = found[i];
-			w->neigh_cache[neigh_cache_idx(nh_ip[k])] =
-				(struct vfw_neigh_cache_entry){ nh_ip[k], found[i] };
-		}
-	}
-	/* pass 3: L2 rewrite, one transmit call per egress port */
-	for (k = 0; k < nout; k++) {
-		struct rte_mbuf *m = out[k];
-		struct rte_ether_hdr *eth;
-
-		if (unlikely(slot[k] < 0)) {
-			struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
-
-			meta->out_port = port[k];
-			meta->nh_ip = nh_ip[k];
-			to_slowpath(w, m);
+		if (likely(slot >= 0) && likely(memo_mac(memo, w->neigh, nip, slot, &mac))) {
+			l2_rewrite(w, m, mac, port);
+			txq[port][ntx[port]++] = m;
 			continue;
 		}
-		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		rte_ether_addr_copy(&mac[k], &eth->dst_addr);
-		rte_ether_addr_copy(&w->ports[port[k]].mac, &eth->src_addr);
-		txq[port[k]][ntx[port[k]]++] = m;
+		find_pkt[nfind] = m;
+		find_port[nfind] = port;
+		find_ip[nfind++] = nip;
+	}
+
+	if (unlikely(nfind != 0)) {
+		vfw_neigh_find_bulk(w->neigh, find_ip, found, nfind);
+		for (i = 0; i < nfind; i++) {
+			struct rte_mbuf *m = find_pkt[i];
+			uint8_t port = find_port[i];
+			struct rte_ether_addr ea;
+
+			if (found[i] < 0 ||
+			    !vfw_neigh_mac(w->neigh, found[i], find_ip[i], &ea)) {
+				struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
+
+				meta->out_port = port;
+				meta->nh_ip = find_ip[i];
+				to_slowpath(w, m);
+				continue;
+			}
+			w->neigh_cache[neigh_cache_idx(find_ip[i])] =
+				(struct vfw_neigh_cache_entry){ find_ip[i], found[i] };
+			l2_rewrite(w, m, mac_word(&ea), port);
+			txq[port][ntx[port]++] = m;
+		}
 	}
 	w->stats.ev[VFW_EV_FORWARDED] += ntx[VFW_PORT_VNET] + ntx[VFW_PORT_CLUSTER];
 	for (r = 0; r < VFW_PORT_MAX; r++)
