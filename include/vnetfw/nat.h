@@ -153,6 +153,13 @@ enum vfw_nat_pclass vfw_nat_pclass_of(uint8_t proto);
  */
 void vfw_nat_rewrite(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
 		     const struct vfw_flow_key *to);
+/**
+ * vfw_nat_rewrite() to the reverse of `peer`: a session's packet takes the
+ * reverse of the key of its other direction. Same result, without
+ * building that key (the per-packet path of a NAT session).
+ */
+void vfw_nat_rewrite_rev(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
+			 const struct vfw_flow_key *peer);
 
 /**
  * Translate an ICMP error whose embedded packet belongs to session s: the

@@ -452,7 +452,6 @@ session_packet(struct vfw_worker *w, struct rte_mbuf *m,
 	uint32_t idx = VFW_CT_HIT_IDX(hit);
 	unsigned int d = VFW_CT_HIT_DIR(hit);
 	struct vfw_session *s;
-	struct vfw_flow_key to;
 
 	if (unlikely(vfw_ct_update(w->ct, idx, d, meta->tcp_flags, now) < 0)) {
 		if (meta->key.proto == IPPROTO_TCP && d == 0 &&
@@ -467,10 +466,8 @@ session_packet(struct vfw_worker *w, struct rte_mbuf *m,
 	s = vfw_ct_session(w->ct, idx);
 	if ((meta->flags & (VFW_PF_FRAG | VFW_PF_FRAG_LATER)) == VFW_PF_FRAG)
 		vfw_ct_frag_record(w->ct, &meta->key, meta->frag_id, now);
-	if (s->flags & (VFW_SF_SNAT | VFW_SF_DNAT)) {
-		vfw_flow_key_reverse(&to, d == 0 ? &s->reply : &s->orig);
-		vfw_nat_rewrite(m, meta, &to);
-	}
+	if (s->flags & (VFW_SF_SNAT | VFW_SF_DNAT))
+		vfw_nat_rewrite_rev(m, meta, d == 0 ? &s->reply : &s->orig);
 	return SP_FORWARD;
 }
 

@@ -111,12 +111,11 @@ csum_apply(uint16_t c, uint64_t d)
  */
 static inline void
 rewrite4_l4(uint8_t *l4, uint32_t avail, uint8_t proto, uint64_t d_addr,
-	    const struct vfw_flow_key *to)
+	    uint32_t np)
 {
-	uint32_t op, np;
-	uint16_t c, id, nid;
+	uint32_t op;
+	uint16_t c, id, nid, port[2];
 
-	memcpy(&np, &to->sport, sizeof(np));
 	switch (proto) {
 	case IPPROTO_TCP:
 		if (unlikely(avail < TCP_CSUM_OFF + 2))
@@ -146,10 +145,11 @@ rewrite4_l4(uint8_t *l4, uint32_t avail, uint8_t proto, uint64_t d_addr,
 		 * pseudo header, so address changes do not touch its sum. */
 		if (unlikely(avail < ICMP_HDR_LEN))
 			return;
+		memcpy(port, &np, sizeof(port));    /* sport, dport */
 		if (l4[0] == ICMP_ECHO_REQUEST)
-			nid = to->sport;
+			nid = port[0];
 		else if (l4[0] == ICMP_ECHO_REPLY)
-			nid = to->dport;
+			nid = port[1];
 		else
 			return;
 		id = ld16(l4 + ICMP_ID_OFF);
@@ -181,9 +181,14 @@ tuple_equal(const struct vfw_flow_key *a, const struct vfw_flow_key *b)
 	return d == 0;
 }
 
-void
-vfw_nat_rewrite(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
-		const struct vfw_flow_key *to)
+/*
+ * The IPv4 rewrite to source nsrc, destination ndst and ports np (sport
+ * then dport, in memory order), once the tuple is known to change. False
+ * (nothing done) when the headers are not where meta says.
+ */
+static inline bool
+rewrite4(struct rte_mbuf *m, struct vfw_pkt_meta *meta, uint32_t nsrc,
+	 uint32_t ndst, uint32_t np)
 {
 	uint32_t len = rte_pktmbuf_data_len(m);
 	uint32_t l3off = meta->l2_len, l4off;
@@ -191,38 +196,79 @@ vfw_nat_rewrite(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
 	uint64_t d_addr;
 	uint8_t *ip;
 
-	if (tuple_equal(&meta->key, to))
-		return;
-	if (unlikely(meta->key.af != VFW_AF_INET)) {
-		/*
-		 * IPv6 goes here. NAT rules are IPv4-only (vfw_nat_build
-		 * refuses IPv6 addresses), so no session asks for it yet.
-		 * It will differ from IPv4 in: no header checksum; the
-		 * pseudo header (128-bit addresses) also covers ICMPv6; the
-		 * UDP checksum is mandatory (never 0); the L4 header sits
-		 * after the extension headers (meta->l3_len covers them).
-		 */
-		return;
-	}
 	if (unlikely(meta->l3_len < IP4_HDR_MIN ||
 		     l3off + meta->l3_len > len))
-		return;
+		return false;
 	ip = rte_pktmbuf_mtod_offset(m, uint8_t *, l3off);
 	osrc = ld32(ip + 12);
 	odst = ld32(ip + 16);
-	d_addr = delta32(osrc, to->src[0]) + delta32(odst, to->dst[0]);
+	d_addr = delta32(osrc, nsrc) + delta32(odst, ndst);
 
 	if (!(meta->flags & VFW_PF_FRAG_LATER)) {
 		l4off = l3off + meta->l3_len;
-		rewrite4_l4(ip + meta->l3_len, len - l4off, ip[9], d_addr, to);
+		rewrite4_l4(ip + meta->l3_len, len - l4off, ip[9], d_addr, np);
 	}
 
-	if (osrc != to->src[0] || odst != to->dst[0]) {
+	if (osrc != nsrc || odst != ndst) {
 		st16(ip + 10, csum_apply(ld16(ip + 10), d_addr));
-		st32(ip + 12, to->src[0]);
-		st32(ip + 16, to->dst[0]);
+		st32(ip + 12, nsrc);
+		st32(ip + 16, ndst);
 	}
-	meta->key = *to;
+	return true;
+}
+
+/* IPv6 would go here. NAT rules are IPv4-only (vfw_nat_build refuses IPv6
+ * addresses), so no session asks for it yet. It will differ from IPv4 in:
+ * no header checksum; the pseudo header (128-bit addresses) also covers
+ * ICMPv6; the UDP checksum is mandatory (never 0); the L4 header sits
+ * after the extension headers (meta->l3_len covers them). */
+
+void
+vfw_nat_rewrite(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
+		const struct vfw_flow_key *to)
+{
+	uint32_t np;
+
+	if (tuple_equal(&meta->key, to))
+		return;
+	if (unlikely(meta->key.af != VFW_AF_INET))
+		return;
+	memcpy(&np, &to->sport, sizeof(np));
+	if (rewrite4(m, meta, to->src[0], to->dst[0], np))
+		meta->key = *to;
+}
+
+void
+vfw_nat_rewrite_rev(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
+		    const struct vfw_flow_key *peer)
+{
+	uint32_t pp, np, nsrc = peer->dst[0], ndst = peer->src[0];
+	uint32_t op;
+
+	if (unlikely(meta->key.af != VFW_AF_INET || peer->af != VFW_AF_INET)) {
+		struct vfw_flow_key to;
+
+		vfw_flow_key_reverse(&to, peer);
+		vfw_nat_rewrite(m, meta, &to);
+		return;
+	}
+	/* the reverse's ports: (peer dport, peer sport) */
+	memcpy(&pp, &peer->sport, sizeof(pp));
+	np = (pp >> 16) | (pp << 16);
+	/*
+	 * Both keys are IPv4, whose other address words are zero, and the
+	 * two keys of a session share proto, af and zone (meta->key is the
+	 * packet's own key): the tuple is unchanged when these three words
+	 * are, and they are all of the key that changes.
+	 */
+	memcpy(&op, &meta->key.sport, sizeof(op));
+	if (meta->key.src[0] == nsrc && meta->key.dst[0] == ndst && op == np)
+		return;
+	if (rewrite4(m, meta, nsrc, ndst, np)) {
+		meta->key.src[0] = nsrc;
+		meta->key.dst[0] = ndst;
+		memcpy(&meta->key.sport, &np, sizeof(np));
+	}
 }
 
 /*

@@ -1027,7 +1027,15 @@ test_rewrite_random(void **state)
 			if (rnd_below(2))
 				to.dport = (uint16_t)rnd();
 		}
-		vfw_nat_rewrite(m, &meta, &to);
+		if (iter & 4) {
+			/* the session path: the reverse of the other key */
+			struct vfw_flow_key peer;
+
+			vfw_flow_key_reverse(&peer, &to);
+			vfw_nat_rewrite_rev(m, &meta, &peer);
+		} else {
+			vfw_nat_rewrite(m, &meta, &to);
+		}
 		check_rewritten(before, ip, &to, ps.proto, ps.udp_csum0);
 		n_csum0 += ps.udp_csum0;
 		assert_memory_equal(&meta.key, &to, sizeof(to));
