@@ -457,6 +457,8 @@ session_packet(struct vfw_worker *w, struct rte_mbuf *m,
 		if (meta->key.proto == IPPROTO_TCP && d == 0 &&
 		    vfw_ct_tcp_may_open(w->ct, meta->tcp_flags)) {
 			vfw_ct_delete(w->ct, idx);
+			/* the new flow takes the old session's place */
+			w->stats.ev[VFW_EV_CT_REPLACED]++;
 			return SP_NEW;
 		}
 		drop(w, m, VFW_DROP_CT_INVALID);
@@ -464,8 +466,13 @@ session_packet(struct vfw_worker *w, struct rte_mbuf *m,
 	}
 	w->stats.ev[VFW_EV_CT_HIT]++;
 	s = vfw_ct_session(w->ct, idx);
-	if ((meta->flags & (VFW_PF_FRAG | VFW_PF_FRAG_LATER)) == VFW_PF_FRAG)
-		vfw_ct_frag_record(w->ct, &meta->key, meta->frag_id, now);
+	if (unlikely((meta->flags & (VFW_PF_FRAG | VFW_PF_FRAG_LATER)) ==
+		     VFW_PF_FRAG) &&
+	    vfw_ct_frag_record(w->ct, &meta->key, meta->frag_id, now) < 0) {
+		/* its later fragments could not be matched: drop it all now */
+		drop(w, m, VFW_DROP_FRAG_TABLE_FULL);
+		return SP_DROPPED;
+	}
 	if (s->flags & (VFW_SF_SNAT | VFW_SF_DNAT))
 		vfw_nat_rewrite_rev(m, meta, d == 0 ? &s->reply : &s->orig);
 	return SP_FORWARD;
@@ -785,8 +792,12 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 			s->snat_pool = pool_id;
 			s->nat_rule = nat_rule;
 			w->stats.ev[VFW_EV_CT_NEW]++;
-			if (meta->flags & VFW_PF_FRAG)
-				vfw_ct_frag_record(w->ct, &meta->key, meta->frag_id, now);
+			if (unlikely(meta->flags & VFW_PF_FRAG) &&
+			    vfw_ct_frag_record(w->ct, &meta->key, meta->frag_id,
+					       now) < 0) {
+				drop(w, m, VFW_DROP_FRAG_TABLE_FULL);
+				continue;
+			}
 			if (!key_equal(&final, &meta->key))
 				vfw_nat_rewrite(m, meta, &final);
 			fwd[(*nf)++] = m;
