@@ -93,10 +93,13 @@ ASAN_ENV=(
 	UBSAN_OPTIONS="$UBSAN_COMMON"
 )
 
-record() { # SUITE PASSED FAILED
+SUITE_T0=$SECONDS
+record() { # SUITE PASSED FAILED (the time since the previous record)
 	TOTAL_PASSED=$((TOTAL_PASSED + $2))
 	TOTAL_FAILED=$((TOTAL_FAILED + $3))
-	SUMMARY+=("$(printf '%-10s %4d passed, %d failed' "$1" "$2" "$3")")
+	SUMMARY+=("$(printf '%-10s %4d passed, %d failed  (%d s)' "$1" "$2" "$3" \
+		$((SECONDS - SUITE_T0)))")
+	SUITE_T0=$SECONDS
 }
 
 # run_logged LOG CMD...: run with output to the terminal and LOG; returns
@@ -210,6 +213,7 @@ if ((do_setup)); then
 	fi
 fi
 
+SUITE_T0=$SECONDS
 for s in "${suites[@]}"; do
 	case $s in
 	unit) suite_unit "$BUILD" unit ;;

@@ -70,10 +70,12 @@ for f in "${scenarios[@]}"; do
 	vfw_info "netns/$name"
 	# A scenario that hangs must not stall the suite: 5 minutes at most.
 	rc=0
+	t0=$SECONDS
 	timeout -k 10 300 bash "$f" &
 	current=$!
 	wait "$current" || rc=$?
 	current=''
+	vfw_info "netns/$name: $((SECONDS - t0)) s"
 	case $rc in
 	0) passed=$((passed + 1)) ;;
 	77) skipped=$((skipped + 1)) ;;
