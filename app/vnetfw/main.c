@@ -35,12 +35,96 @@
 #define NEIGH_CAPACITY 4096
 
 static volatile sig_atomic_t quit;
+static volatile sig_atomic_t reload;
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
 	quit = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	reload = 1;
+}
+
+/* Append s as the body of a JSON string (without the quotes). */
+static void
+json_escape(FILE *f, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+}
+
+/*
+ * SIGHUP: read the config file again and apply it as a control client's
+ * "apply" would: validated, published atomically, acknowledged once every
+ * worker runs it; nothing changes on any error. The outcome is logged.
+ */
+static void
+reload_config(struct vfw_app *app)
+{
+	char *doc = NULL, *line = NULL, *reply = NULL;
+	size_t dlen = 0, llen = 0, rlen = 0;
+	FILE *in, *f, *out;
+	char buf[65536];
+	size_t n;
+	int rc;
+
+	in = fopen(app->config_path, "r");
+	if (in == NULL) {
+		RTE_LOG(ERR, USER1, "reload: %s: %s; configuration unchanged\n",
+			app->config_path, strerror(errno));
+		return;
+	}
+	f = open_memstream(&doc, &dlen);
+	if (f == NULL) {
+		fclose(in);
+		return;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, f);
+	fclose(in);
+	fclose(f);
+	f = open_memstream(&line, &llen);
+	out = open_memstream(&reply, &rlen);
+	if (f != NULL && out != NULL) {
+		fputs("{\"cmd\":\"apply\",\"config\":\"", f);
+		json_escape(f, doc, dlen);
+		fputs("\"}", f);
+		fflush(f);
+		RTE_LOG(NOTICE, USER1, "reload: applying %s (SIGHUP)\n",
+			app->config_path);
+		rc = vfw_ctl_handle_line(app->ctl, line, llen, out);
+		fflush(out);
+		while (rlen > 0 && reply[rlen - 1] == '\n')
+			reply[--rlen] = '\0';
+		if (rc == 0)
+			RTE_LOG(NOTICE, USER1, "reload: %s\n", reply);
+		else
+			RTE_LOG(ERR, USER1, "reload failed, configuration unchanged: %s\n",
+				reply);
+	}
+	if (f != NULL)
+		fclose(f);
+	if (out != NULL)
+		fclose(out);
+	free(line);
+	free(reply);
+	free(doc);
 }
 
 static void
@@ -63,6 +147,7 @@ usage(FILE *out, const char *prog)
 		"Ports are DPDK devices named in the config (ports.vnet.device,\n"
 		"ports.cluster.device), e.g. --vdev=net_af_packet0,iface=eth1.\n"
 		"Stop with SIGINT or SIGTERM: ports are stopped and counters printed.\n"
+		"SIGHUP reads CONFIG again and applies it atomically (as vnetfwctl apply).\n"
 		"Control: vnetfwctl --socket PATH (control.socket in the config).\n",
 		prog);
 }
@@ -376,6 +461,11 @@ control_loop(struct vfw_app *app)
 {
 	while (!quit) {
 		uint64_t now = rte_rdtsc();
+
+		if (unlikely(reload)) {
+			reload = 0;
+			reload_config(app);
+		}
 		int busy = vfw_dp_slowpath_poll(app->dp, now);
 
 		vfw_policy_poll(app->pm);
@@ -420,6 +510,7 @@ main(int argc, char **argv)
 		return 2;
 
 	memset(&app, 0, sizeof(app));
+	app.config_path = o.config;
 	app.cfg = load_config(o.config);
 	if (app.cfg == NULL)
 		return 1;
@@ -436,6 +527,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_hup);
 	signal(SIGPIPE, SIG_IGN);
 	/* Packet capture by dpdk-dumpcap / dpdk-pdump (secondary processes
 	 * with this --file-prefix): its rx/tx callbacks exist only while a

@@ -14,6 +14,7 @@
 #include "vnetfw/route.h"
 
 struct vfw_app {
+	const char *config_path;           /* -c FILE, read again on SIGHUP */
 	struct vfw_config *cfg;          /* config in force (control thread) */
 	unsigned int n_workers;
 	struct vfw_dp_port ports[VFW_PORT_MAX];
