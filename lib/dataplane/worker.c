@@ -215,8 +215,13 @@ neigh_cache_idx(uint32_t ip_be)
 }
 _Static_assert(VFW_NEIGH_CACHE == 256, "neigh_cache_idx() takes 8 bits");
 
-static void route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
-			 struct rte_mbuf **pkts, unsigned int n);
+/* The route stage for the packets its slow branches make (errors,
+ * fragments): an out-of-line entry, so that the stage itself stays inlined
+ * in process_chunk() although it reaches itself through these. */
+static __rte_noinline void route_and_tx_slow(struct vfw_worker *w,
+					     struct vfw_policy *p,
+					     struct rte_mbuf **pkts,
+					     unsigned int n);
 
 /*
  * The TTL expires here: drop, and tell the sender (time exceeded, from
@@ -231,7 +236,7 @@ ttl_expired(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf *m)
 
 	drop(w, m, VFW_DROP_TTL_EXPIRED);
 	if (e != NULL)
-		route_and_tx(w, p, &e, 1);
+		route_and_tx_slow(w, p, &e, 1);
 }
 
 /*
@@ -255,13 +260,14 @@ too_big(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf *m,
 
 		drop(w, m, VFW_DROP_MTU);
 		if (e != NULL)
-			route_and_tx(w, p, &e, 1);
+			route_and_tx_slow(w, p, &e, 1);
 		return;
 	}
 	p->ctr[w->id].route_hits[h->route]--;
 	n = vfw_frag_ipv4(w, m, h->port, frags, VFW_FRAG_MAX);
 	for (i = 0; i < n; i += VFW_BURST)
-		route_and_tx(w, p, frags + i, RTE_MIN(n - i, (unsigned int)VFW_BURST));
+		route_and_tx_slow(w, p, frags + i,
+				  RTE_MIN(n - i, (unsigned int)VFW_BURST));
 }
 
 /*
@@ -328,7 +334,7 @@ memo_mac(struct mac_memo *memo, const struct vfw_neigh_table *neigh,
  * lookup after the pass; what that does not resolve goes to the slow path
  * (ARP). Packets of one flow take the same way, so their order holds.
  */
-static void
+static __rte_always_inline void
 route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	     struct rte_mbuf **pkts, unsigned int n)
 {
@@ -434,6 +440,13 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	w->stats.ev[VFW_EV_FORWARDED] += ntx[VFW_PORT_VNET] + ntx[VFW_PORT_CLUSTER];
 	for (r = 0; r < VFW_PORT_MAX; r++)
 		tx_burst(w, (uint8_t)r, txq[r], ntx[r]);
+}
+
+static __rte_noinline void
+route_and_tx_slow(struct vfw_worker *w, struct vfw_policy *p,
+		  struct rte_mbuf **pkts, unsigned int n)
+{
+	route_and_tx(w, p, pkts, n);
 }
 
 /* ---------------- packets of known sessions ---------------- */
