@@ -84,6 +84,7 @@ enum vfw_port_role {
 	X(IP4_OPTS, "ipv4_bad_options")                        \
 	X(IP4_SRCRT, "ipv4_source_route")                      \
 	X(IP6_TRUNC, "ipv6_truncated")                         \
+	X(IP6_VERSION, "ipv6_bad_version")                     \
 	X(IP6_PAYLEN, "ipv6_bad_payload_length")               \
 	X(IP6_EXTHDR, "ipv6_bad_ext_header")                   \
 	X(IP6_EXT_LIMIT, "ipv6_too_many_ext_headers")          \

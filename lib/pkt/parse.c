@@ -603,10 +603,8 @@ parse_ip6(const uint8_t *ip, uint32_t seg, uint32_t wire,
 
 	if (unlikely(seg < IP6_HDR_LEN))
 		return VFW_DROP_IP6_TRUNC;
-	/* There is no IPv6 version counter: the reason means "IP version
-	 * does not match the ethertype" for both families. */
 	if (unlikely((ip[0] & 0xf0) != 0x60))
-		return VFW_DROP_IP4_VERSION;
+		return VFW_DROP_IP6_VERSION;
 	end = IP6_HDR_LEN + be16(ip + 4);
 	if (unlikely(end > wire))
 		return VFW_DROP_IP6_PAYLEN;

@@ -1480,7 +1480,7 @@ test_ip6_drops(void **state)
 	assert_int_equal(run(f, len + 10, NULL), VFW_DROP_NONE);
 	/* Version. */
 	f[14] = 0x40;
-	assert_int_equal(run(f, len, NULL), VFW_DROP_IP4_VERSION);
+	assert_int_equal(run(f, len, NULL), VFW_DROP_IP6_VERSION);
 	f[14] = 0x60;
 	/* Payload length 0 with TCP: the TCP header is outside the packet. */
 	put16(f + 18, 0);

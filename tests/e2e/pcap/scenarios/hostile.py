@@ -231,7 +231,7 @@ def hostile_ipv4_header(s):
          "total length 65535 in a short frame"),
         ("ipv4_bad_version", _raw_ip4(dict(vihl=0x65), body), "version 6 as type IPv4"),
         ("ipv4_bad_version", _raw_ip4(dict(vihl=0x05), body), "version 0"),
-        ("ipv4_bad_version", bytes(_eth(0x86dd)) + bytes(IP(src=CLIENT_IP, dst=SERVER_IP) /
+        ("ipv6_bad_version", bytes(_eth(0x86dd)) + bytes(IP(src=CLIENT_IP, dst=SERVER_IP) /
                                                       UDP() / Raw(b"v4-as-v6" * 4)),
          "version 4 as type IPv6"),
         ("ipv4_bad_checksum", _flip(_raw_ip4(dict(), body), 14 + 10),
