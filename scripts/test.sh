@@ -10,12 +10,14 @@
 #   5. fuzz:  scripts/fuzz.sh --quick: build-fuzz with clang (libFuzzer,
 #             ASan+UBSan), every fuzz target for 10 s; only when clang is
 #             installed or installable (Debian's clang, libclang-rt-14-dev)
-#   6. asan:  build-asan with -Db_sanitize=address,undefined; unit, pcap
+#   6. bench: smoke runs of vnetfw-bench --quick and scripts/bench-rig.sh
+#             --quick (they must run and forward; figures are not judged)
+#   7. asan:  build-asan with -Db_sanitize=address,undefined; unit, pcap
 #             and netns again against it
 # Closes with "N passed, M failed" (unit tests and e2e scenarios) and exits
 # non-zero when anything failed.
 #
-# Usage: scripts/test.sh [--quick] [--suite unit|pcap|netns|fuzz|asan]... [--no-setup]
+# Usage: scripts/test.sh [--quick] [--suite unit|pcap|netns|fuzz|bench|asan]... [--no-setup]
 #   --quick      skip the sanitizer round
 #   --suite S    run only suite S (repeatable)
 #   --no-setup   do not run setup.sh (build/ must be up to date)
@@ -33,8 +35,8 @@ while (($#)); do
 	case $1 in
 	--quick) quick=1 ;;
 	--suite)
-		[[ ${2:-} =~ ^(unit|pcap|netns|fuzz|asan)$ ]] ||
-			vfw_die "--suite takes unit, pcap, netns, fuzz or asan"
+		[[ ${2:-} =~ ^(unit|pcap|netns|fuzz|bench|asan)$ ]] ||
+			vfw_die "--suite takes unit, pcap, netns, fuzz, bench or asan"
 		suites+=("$2")
 		shift
 		;;
@@ -63,6 +65,7 @@ if ((${#suites[@]} == 0)); then
 	else
 		vfw_warn "no clang (nor a Debian mirror that has it): fuzz suite left out"
 	fi
+	suites+=(bench)
 	((quick)) || suites+=(asan)
 fi
 vfw_need_root "${VFW_ARGV[@]}"
@@ -190,6 +193,47 @@ suite_fuzz() {
 	record fuzz $counts
 }
 
+# Smoke runs of the benchmarks, so that they never rot (figures are not
+# judged: each must run and forward): vnetfw-bench --quick (every profile,
+# small tables, seconds) and scripts/bench-rig.sh --quick (testpmd io,
+# l3fwd-acl built from dpdk-doc's sources, vnetfw route and full).
+bench_smoke() {
+	local json=$LOGDIR/bench.json
+	"$BUILD/app/vnetfw-bench/vnetfw-bench" --no-huge -m 2048 --no-pci -l 1 \
+		--file-prefix="vfw-bench-$$" --log-level=error -- --quick --json "$json" &&
+		"$VFW_PYTHON" - "$json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["profiles"]
+want = {"route-16", "route-1M", "acl-established-1k", "acl-established-10k",
+        "acl-new-10k", "nat-established-1M", "full"}
+bad = [p["name"] for p in r if p["forwarded"] == 0 or p["drops"] or p["mpps"] <= 0]
+missing = want - {p["name"] for p in r}
+if bad or missing:
+    print("vnetfw-bench: profiles failing %s, missing %s" % (bad, sorted(missing)))
+    sys.exit(1)
+print("vnetfw-bench: %d profiles ran and forwarded everything" % len(r))
+PY
+}
+
+suite_bench() {
+	local ok=0 fail=0
+	vfw_info "bench: vnetfw-bench --quick, scripts/bench-rig.sh --quick"
+	if run_logged "$LOGDIR/bench-micro.log" bench_smoke; then
+		ok=$((ok + 1))
+	else
+		vfw_fail "bench: vnetfw-bench --quick (log $LOGDIR/bench-micro.log)"
+		fail=$((fail + 1))
+	fi
+	if run_logged "$LOGDIR/bench-rig.log" env VNETFW_BUILD="$BUILD" \
+		"$VFW_ROOT/scripts/bench-rig.sh" --quick --json "$LOGDIR/bench-rig.json"; then
+		ok=$((ok + 1))
+	else
+		vfw_fail "bench: scripts/bench-rig.sh --quick (log $LOGDIR/bench-rig.log)"
+		fail=$((fail + 1))
+	fi
+	record bench "$ok" "$fail"
+}
+
 build_asan() {
 	vfw_meson_build "$ASAN_BUILD" -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
 }
@@ -225,6 +269,7 @@ for s in "${suites[@]}"; do
 		;;
 	netns) suite_netns "$BUILD" netns ;;
 	fuzz) suite_fuzz ;;
+	bench) suite_bench ;;
 	asan) suite_asan ;;
 	esac
 done
