@@ -4,7 +4,8 @@
 #
 # basic: one worker on af_packet. The appliance answers ARP and ping for its
 # addresses, learns its neighbors by ARP, forwards ping/TCP/UDP both ways,
-# blackholes a None route (route_none) and drops TTL 1 (ttl_expired).
+# blackholes a None route (route_none) and drops TTL 1 (ttl_expired);
+# dpdk-telemetry.py answers the /vnetfw/* commands.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib.sh
@@ -50,6 +51,34 @@ if [[ -x $ctl ]]; then
 		ctl_shows neighbors "$VFW_TOPO_SERVER" --json
 else
 	vfw_fail "  vnetfwctl missing at $ctl"
+fi
+
+# DPDK telemetry: dpdk-telemetry.py reaches vnetfw's /vnetfw/* commands
+# (the same numbers as show stats) next to DPDK's own.
+TELEMETRY=$(command -v dpdk-telemetry.py || true)
+telemetry_ok() {
+	local out
+	out=$(printf '/vnetfw/stats\n/vnetfw/drops\n/vnetfw/sessions\n/vnetfw/rules\n/vnetfw/routes\n/vnetfw/nat\n/ethdev/list\n' |
+		"$VFW_PYTHON" "$TELEMETRY" -f "vfw-$VFW_TOPO_ID" 2>&1) || return 1
+	"$VFW_PYTHON" - "$out" <<'PY'
+import json, sys
+got = {}
+for line in sys.argv[1].splitlines():
+    line = line.strip()
+    if line.startswith("{"):
+        got.update(json.loads(line))
+need = ["/vnetfw/stats", "/vnetfw/drops", "/vnetfw/sessions", "/vnetfw/rules",
+        "/vnetfw/routes", "/vnetfw/nat", "/ethdev/list"]
+missing = [k for k in need if k not in got or got[k] is None]
+if missing:
+    print("missing:", missing, file=sys.stderr)
+    sys.exit(1)
+st, dr = got["/vnetfw/stats"], got["/vnetfw/drops"]
+sys.exit(0 if st.get("forwarded", 0) >= 20 and dr.get("route_none", 0) >= 1 else 1)
+PY
+}
+if [[ -n $TELEMETRY ]]; then
+	nt_check "dpdk-telemetry.py: /vnetfw/* answered (forwarded, route_none moved)" telemetry_ok
 fi
 
 nt_end
