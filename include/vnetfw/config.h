@@ -44,6 +44,18 @@ void vfw_errors_add(struct vfw_errors *e, const char *file,
 		    const struct vfw_loc *loc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/**
+ * ports.*.mtu bounds. 68 is the smallest MTU an IPv4 link may have (RFC 791,
+ * DPDK's RTE_ETHER_MIN_MTU). The largest is what one mbuf can hold: a frame
+ * of MTU + Ethernet header + one VLAN tag after the headroom, in a data
+ * room that is 16 bits wide (65389 with DPDK's default 128-byte headroom).
+ * The device and, for net_af_packet, the ring frame size (framesz) bound
+ * it further; vnetfw checks those when it starts.
+ */
+#define VFW_PORT_MTU_MIN 68u
+#define VFW_PORT_MTU_MAX ((unsigned int)(UINT16_MAX - RTE_PKTMBUF_HEADROOM - \
+					 RTE_ETHER_HDR_LEN - RTE_VLAN_HLEN))
+
 struct vfw_cfg_port {
 	char device[128];           /**< DPDK port name (vdev name or PCI) */
 	struct vfw_prefix address;  /**< interface address + subnet length */
@@ -53,6 +65,7 @@ struct vfw_cfg_port {
 	struct vfw_ip gateway;
 	bool has_mac;
 	struct rte_ether_addr mac;
+	uint16_t mtu;               /**< 0: the device's (DPDK's view) */
 	struct vfw_loc loc;
 };
 

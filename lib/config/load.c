@@ -154,9 +154,9 @@ static const char *const top_keys[K_MAX] = {
 	"security_rules", "nat", "routes", "conntrack", "control",
 };
 
-enum { PK_DEVICE, PK_ADDRESS, PK_GATEWAY, PK_MAC, PK_ADDRESS6, PK_MAX };
+enum { PK_DEVICE, PK_ADDRESS, PK_GATEWAY, PK_MAC, PK_ADDRESS6, PK_MTU, PK_MAX };
 static const char *const port_keys[PK_MAX] = {
-	"device", "address", "gateway", "mac", "address6",
+	"device", "address", "gateway", "mac", "address6", "mtu",
 };
 
 /*
@@ -206,6 +206,7 @@ parse_port(struct cfg_ctx *c, yaml_node_t *n, enum vfw_port_role role,
 	yaml_node_t *v[PK_MAX];
 	char path[32], pb[64];
 	const char *s;
+	uint32_t x;
 
 	snprintf(path, sizeof(path), "ports.%s", names[role]);
 	p->loc = cfg_node_loc(n);
@@ -247,6 +248,10 @@ parse_port(struct cfg_ctx *c, yaml_node_t *n, enum vfw_port_role role,
 	snprintf(pb, sizeof(pb), "%s.mac", path);
 	if (v[PK_MAC] && cfg_mac(c, v[PK_MAC], pb, &p->mac) == 0)
 		p->has_mac = true;
+	snprintf(pb, sizeof(pb), "%s.mtu", path);
+	if (v[PK_MTU] && cfg_u32(c, v[PK_MTU], pb, VFW_PORT_MTU_MIN,
+				 VFW_PORT_MTU_MAX, &x) == 0)
+		p->mtu = (uint16_t)x;
 	return c->nerr == e0 ? 0 : -EINVAL;
 }
 

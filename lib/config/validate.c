@@ -278,6 +278,11 @@ check_ports(struct cfg_ctx *c, const struct vfw_config *cfg)
 			cfg_err(c, &p->loc,
 				"ports.%s.gateway: only the vnet port has a gateway",
 				rn);
+		if (p->mtu != 0 &&
+		    (p->mtu < VFW_PORT_MTU_MIN || p->mtu > VFW_PORT_MTU_MAX))
+			cfg_err(c, &p->loc,
+				"ports.%s.mtu: %u is out of range (%u-%u)", rn,
+				p->mtu, VFW_PORT_MTU_MIN, VFW_PORT_MTU_MAX);
 	}
 	if (v->has_gateway && addr_ok[VFW_PORT_VNET]) {
 		struct vfw_prefix net = v->address;

@@ -378,6 +378,8 @@ write_port(FILE *f, const char *role, const struct vfw_cfg_port *p)
 		fputs("\n    address6: ", f);
 		put_prefix(f, &p->address6, false);
 	}
+	if (p->mtu != 0)
+		fprintf(f, "\n    mtu: %u", p->mtu);
 	fputc('\n', f);
 }
 

@@ -157,7 +157,8 @@ port_eq(const struct vfw_cfg_port *a, const struct vfw_cfg_port *b)
 	       (!a->has_address6 || prefix_eq(&a->address6, &b->address6)) &&
 	       a->has_gateway == b->has_gateway &&
 	       (!a->has_gateway || vfw_ip_equal(&a->gateway, &b->gateway)) &&
-	       a->has_mac == b->has_mac && (!a->has_mac || mac_eq(&a->mac, &b->mac));
+	       a->has_mac == b->has_mac && (!a->has_mac || mac_eq(&a->mac, &b->mac)) &&
+	       a->mtu == b->mtu;
 }
 
 static bool

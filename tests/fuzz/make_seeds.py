@@ -110,6 +110,8 @@ def main():
     write("config", "minimal.yaml", b"ports:\n  vnet: {device: a, address: 10.0.0.1/24}\n"
           b"  cluster: {device: b, address: 10.1.0.1/24}\n")
     write("config", "bad.yaml", b"ports: [1, 2\n")
+    write("config", "mtu.yaml", b"ports:\n  vnet: {device: a, address: 10.0.0.1/24, mtu: 1400}\n"
+          b"  cluster: {device: b, address: 10.1.0.1/24, mtu: 9000}\n")
     reqs = {
         "show": b'{"cmd":"show","what":"rules"}',
         "rule_add": b'{"cmd":"rule.add","rule":{"name":"x","priority":300,"direction":"inbound",'

@@ -221,7 +221,8 @@ port_eq(const struct vfw_cfg_port *a, const struct vfw_cfg_port *b)
 	       a->has_gateway == b->has_gateway &&
 	       (!a->has_gateway || ip_eq(&a->gateway, &b->gateway)) &&
 	       a->has_mac == b->has_mac &&
-	       (!a->has_mac || rte_is_same_ether_addr(&a->mac, &b->mac));
+	       (!a->has_mac || rte_is_same_ether_addr(&a->mac, &b->mac)) &&
+	       a->mtu == b->mtu;
 }
 
 static void
@@ -434,6 +435,8 @@ test_full(void **state)
 	assert_true(c->ports[0].has_address6);
 	assert_prefix(&c->ports[0].address6, "fd00:1::4/64");
 	assert_prefix(&c->ports[1].address6, "fd00:2::4/64");
+	assert_int_equal(c->ports[0].mtu, 9000);
+	assert_int_equal(c->ports[1].mtu, 0); /* not given: the device's */
 	assert_int_equal(c->n_vnet_prefixes, 3);
 	assert_int_equal(c->n_neighbors, 2);
 	assert_int_equal(c->neighbors[1].mac.addr_bytes[5], 0x0a);
@@ -579,6 +582,20 @@ test_roundtrip(void **state)
 	vfw_errors_init(&e);
 	c = vfw_config_load_file(DATA("full.yaml"), &e);
 	assert_non_null(c);
+	roundtrip(c);
+	/* ports.vnet.mtu is written back; the cluster port has none */
+	s = vfw_config_to_string(c, NULL);
+	assert_non_null(strstr(s, "\n    mtu: 9000\n  cluster:\n"));
+	assert_null(strstr(strstr(s, "mtu:") + 1, "mtu:"));
+	free(s);
+	vfw_config_free(c);
+
+	/* the bounds load, and round-trip */
+	c = load_ok("ports:\n"
+		    "  vnet: {device: v0, address: 10.0.1.4/24, mtu: 68}\n"
+		    "  cluster: {device: c0, address: 10.240.0.4/16, mtu: 65389}\n");
+	assert_int_equal(c->ports[0].mtu, 68);
+	assert_int_equal(c->ports[1].mtu, 65389);
 	roundtrip(c);
 	vfw_config_free(c);
 
@@ -898,10 +915,13 @@ test_validate_memory(void **state)
 	d->conntrack.max_sessions = 5;
 	d->control.mode = 01777;
 	d->n_rules = 2;
-	assert_int_equal(vfw_config_validate(d, &e), 2);
+	d->ports[VFW_PORT_CLUSTER].mtu = 67;
+	assert_int_equal(vfw_config_validate(d, &e), 3);
 	assert_string_equal(e.msg[0],
+		"line 3, column 12: ports.cluster.mtu: 67 is out of range (68-65389)");
+	assert_string_equal(e.msg[1],
 		"conntrack.max_sessions: 5 is out of range (1024-67108864)");
-	assert_string_equal(e.msg[1], "control.mode: 1777 is out of range (0-0777)");
+	assert_string_equal(e.msg[2], "control.mode: 1777 is out of range (0-0777)");
 	d->n_rules = 3;
 	vfw_errors_free(&e);
 	vfw_config_free(d);
@@ -1244,10 +1264,63 @@ static const struct bad bad_docs[] = {
 	  "ports.cluster.device: 'net_tap0' is also the vnet port's device", 3, "{" },
 	{ "unknown_port_key",
 	  "ports:\n"
-	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: 9000}\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, speed: 9000}\n"
 	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
-	  "ports.vnet: unknown key 'mtu' in port (expected one of: device, address, gateway, mac, address6)",
-	  2, "mtu" },
+	  "ports.vnet: unknown key 'speed' in port (expected one of: device, address, gateway, mac, address6, mtu)",
+	  2, "speed" },
+	{ "port_mtu_low",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: 67}\n"
+	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
+	  "ports.vnet.mtu: 67 is out of range (68-65389)", 2, "67" },
+	{ "port_mtu_high",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24}\n"
+	  "  cluster:\n"
+	  "    device: c0\n"
+	  "    address: 10.240.0.4/16\n"
+	  "    mtu: 65390\n",
+	  "ports.cluster.mtu: 65390 is out of range (68-65389)", 6, "65390" },
+	{ "port_mtu_huge",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: 99999999999999999999999}\n"
+	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
+	  "ports.vnet.mtu: 99999999999999999999999 is out of range (68-65389)", 2, "9999" },
+	{ "port_mtu_zero",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: 0}\n"
+	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
+	  "ports.vnet.mtu: 0 is out of range (68-65389)", 2, "0}" },
+	{ "port_mtu_word",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: jumbo}\n"
+	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
+	  "ports.vnet.mtu: 'jumbo' is not a number (expected 68-65389)", 2, "jumbo" },
+	{ "port_mtu_fraction",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: 1500.0}\n"
+	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
+	  "ports.vnet.mtu: '1500.0' is not a number (expected 68-65389)", 2, "1500.0" },
+	{ "port_mtu_negative",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: -1500}\n"
+	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
+	  "ports.vnet.mtu: '-1500' is not a number (expected 68-65389)", 2, "-1500" },
+	{ "port_mtu_hex",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: 0x2328}\n"
+	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
+	  "ports.vnet.mtu: '0x2328' is not a number (expected 68-65389)", 2, "0x2328" },
+	{ "port_mtu_list",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: [9000]}\n"
+	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
+	  "ports.vnet.mtu: expected a", 2, "[9000]" },
+	{ "port_mtu_empty",
+	  "ports:\n"
+	  "  vnet: {device: v0, address: 10.0.1.4/24, mtu: }\n"
+	  "  cluster: {device: c0, address: 10.240.0.4/16}\n",
+	  "ports.vnet.mtu:", 2, NULL },
 	{ "set_undefined_reserved", BASE
 	  "address_sets:\n"
 	  "  Internet: [1.0.0.0/8]\n",

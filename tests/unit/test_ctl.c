@@ -784,6 +784,23 @@ test_apply_validate(void **state)
 	assert_string_equal(v, "0");
 	free(rep);
 
+	/* Only a port's MTU differs: the ports section is a change. */
+	{
+		const char *at = strstr(next_yaml, "10.240.0.4/16}");
+		char doc[sizeof(next_yaml) + 16];
+
+		assert_non_null(at);
+		snprintf(doc, sizeof(doc), "%.*s10.240.0.4/16, mtu: 9000}%s",
+			 (int)(at - next_yaml), next_yaml, at + strlen("10.240.0.4/16}"));
+		line = config_request("validate", doc, "");
+		rep = req(c, line);
+		free(line);
+		assert_true(json_get(rep, "changes", v, sizeof(v)));
+		assert_string_equal(v, "1");
+		assert_non_null(strstr(rep, "\"settings\":[\"ports\"]"));
+		free(rep);
+	}
+
 	line = config_request("apply", "ports: {}\n", "");
 	rep = req(c, line);
 	free(line);
