@@ -75,14 +75,34 @@ op_apply(void *ctx, const struct vfw_config *cfg, enum vfw_existing existing,
 	unsigned int r;
 	int rc;
 
-	for (r = 0; r < VFW_PORT_MAX; r++)
-		if (!port_equal(&cfg->ports[r], &app->cfg->ports[r])) {
-			vfw_errors_add(errs, NULL, &cfg->ports[r].loc,
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		const struct vfw_cfg_port *n = &cfg->ports[r], *o = &app->cfg->ports[r];
+
+		if (!port_equal(n, o)) {
+			vfw_errors_add(errs, NULL, &n->loc,
 				       "ports.%s: device, address and mac cannot change "
 				       "while running (restart vnetfw to change them)",
 				       role_names[r]);
 			return -EINVAL;
 		}
+		/* The port was set up for it: the device's MTU, and mbufs
+		 * and (af_packet) ring frames sized for it at start. */
+		if (n->mtu != o->mtu) {
+			char was[48], now[16];
+
+			if (o->mtu != 0)
+				snprintf(was, sizeof(was), "%u", o->mtu);
+			else
+				snprintf(was, sizeof(was), "unset (the device's %u)",
+					 app->ports[r].mtu);
+			snprintf(now, sizeof(now), "%u", n->mtu);
+			vfw_errors_add(errs, NULL, &n->loc,
+				       "ports.%s.mtu: %s -> %s cannot change while running "
+				       "(restart vnetfw to change it)", role_names[r],
+				       was, n->mtu ? now : "unset");
+			return -EINVAL;
+		}
+	}
 	if (cfg->conntrack.max_sessions != app->cfg->conntrack.max_sessions) {
 		vfw_errors_add(errs, NULL, NULL,
 			       "conntrack.max_sessions sizes memory at start and "

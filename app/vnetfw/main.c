@@ -12,6 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
 #include <linux/if_packet.h>
 
 #include <rte_cycles.h>
@@ -264,6 +268,62 @@ static uint8_t rss_key[40] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
 
+/* Ethernet header and one VLAN tag: the L2 part of a frame of MTU bytes. */
+#define PORT_L2_OVERHEAD (RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN)
+/* net_af_packet's ring frame size without a framesz devarg (DFLT_FRAME_SIZE) */
+#define AFP_DEFAULT_FRAMESZ 2048u
+/*
+ * Where the kernel puts the network header in a TPACKET_V2 ring frame
+ * (net/packet/af_packet.c, tpacket_rcv: the frame header, room for a MAC
+ * header of at least 16 bytes, aligned): a frame holds an IP packet of up
+ * to framesz - AFP_NET_OFFSET bytes (80: 1968 for the default 2048);
+ * longer ones arrive cut short.
+ */
+#define AFP_NET_OFFSET ((uint32_t)TPACKET_ALIGN(TPACKET2_HDRLEN + 16))
+
+static bool
+is_af_packet(const struct rte_eth_dev_info *info)
+{
+	return info->driver_name != NULL &&
+	       strcmp(info->driver_name, "net_af_packet") == 0;
+}
+
+/*
+ * An af_packet port's ring geometry from its devargs: frame size (framesz,
+ * default 2048) and block size (blocksz, default the page size). False
+ * for other ports.
+ */
+static bool
+af_packet_ring(const struct rte_eth_dev_info *info, uint32_t *framesz,
+	       uint32_t *blocksz)
+{
+	static const char *const keys[2] = { "framesz", "blocksz" };
+	const struct rte_devargs *da;
+	struct rte_kvargs *kv;
+	uint32_t *out[2] = { framesz, blocksz };
+	unsigned int i;
+
+	if (!is_af_packet(info))
+		return false;
+	*framesz = AFP_DEFAULT_FRAMESZ;
+	*blocksz = (uint32_t)getpagesize();
+	da = info->device != NULL ? rte_dev_devargs(info->device) : NULL;
+	if (da == NULL || da->args == NULL)
+		return true;
+	kv = rte_kvargs_parse(da->args, NULL);
+	for (i = 0; kv != NULL && i < RTE_DIM(keys); i++) {
+		const char *v = rte_kvargs_get(kv, keys[i]);
+		unsigned long x;
+
+		if (v == NULL)
+			continue;
+		x = strtoul(v, NULL, 0);    /* the PMD takes atoi() */
+		*out[i] = x > UINT32_MAX ? UINT32_MAX : (uint32_t)x;
+	}
+	rte_kvargs_free(kv);
+	return true;
+}
+
 /*
  * Data room (headroom included) an mbuf needs to hold the largest frame
  * port can hand over in one buffer. net_af_packet copies each frame of
@@ -271,35 +331,78 @@ static uint8_t rss_key[40] = {
  * smaller than a ring frame (rx queue setup fails, ENOMEM); its framesz
  * devarg is what makes large frames possible (the kernel reassembles IPv4
  * fragments for it, see docs/architecture.md), so the pool follows it.
- * Other ports get the default (2048 bytes of data).
+ * Other ports get the default (2048 bytes of data), or a frame of their
+ * configured MTU (ports.*.mtu) if that is more.
  */
 static uint32_t
-port_data_room(const struct rte_eth_dev_info *info)
+port_data_room(const struct rte_eth_dev_info *info, const struct vfw_cfg_port *cp)
 {
-	const struct rte_devargs *da;
-	struct rte_kvargs *kv;
-	const char *v;
-	uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
-	unsigned long fs;
+	uint32_t room = RTE_MBUF_DEFAULT_BUF_SIZE, fs, bs;
 
-	if (info->driver_name == NULL || info->device == NULL ||
-	    strcmp(info->driver_name, "net_af_packet") != 0)
-		return room;
-	da = rte_dev_devargs(info->device);
-	if (da == NULL || da->args == NULL)
-		return room;
-	kv = rte_kvargs_parse(da->args, NULL);
-	v = kv != NULL ? rte_kvargs_get(kv, "framesz") : NULL;
-	if (v != NULL) {
-		fs = strtoul(v, NULL, 0);
+	if (af_packet_ring(info, &fs, &bs)) {
 		/* the PMD's check: frame minus the ring header fits the data */
 		if (fs > TPACKET2_HDRLEN && fs < UINT16_MAX)
 			room = RTE_MAX(room, (uint32_t)(fs - (TPACKET2_HDRLEN -
 						sizeof(struct sockaddr_ll)) +
 						RTE_PKTMBUF_HEADROOM));
+	} else if (cp->mtu != 0) {
+		room = RTE_MAX(room, (uint32_t)cp->mtu + PORT_L2_OVERHEAD +
+					     RTE_PKTMBUF_HEADROOM);
 	}
-	rte_kvargs_free(kv);
 	return room;
+}
+
+static uint32_t
+gcd32(uint32_t a, uint32_t b)
+{
+	while (b != 0) {
+		uint32_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/*
+ * An af_packet port's ring: DPDK's PMD reads frame i at i * framesz, so
+ * the kernel must lay frames out back to back: blocksz a multiple of
+ * framesz (else receiving stops after the first block). With ports.*.mtu,
+ * an IP packet of that size must fit a frame, or every full-size packet
+ * would arrive cut short. The error says which framesz and blocksz work
+ * (blocksz a multiple of the page size too: the kernel's rule).
+ */
+static int
+af_packet_ring_check(unsigned int r, const struct vfw_cfg_port *cp,
+		     const struct rte_eth_dev_info *info)
+{
+	uint32_t fs, bs, need, fs_ok, bs_ok, page = (uint32_t)getpagesize();
+
+	if (!af_packet_ring(info, &fs, &bs))
+		return 0;
+	if (fs != 0 && bs >= fs && bs % fs != 0) {
+		fprintf(stderr, "vnetfw: ports.%s (%s): blocksz %u is not a multiple "
+			"of framesz %u; DPDK's net_af_packet needs frames back to back "
+			"(e.g. framesz=%u,blocksz=%u)\n", role_names[r], cp->device,
+			bs, fs, fs, (uint32_t)((uint64_t)fs / gcd32(fs, page) * page));
+		return -1;
+	}
+	if (cp->mtu == 0 || fs >= (uint32_t)cp->mtu + AFP_NET_OFFSET)
+		return 0;
+	need = RTE_ALIGN_CEIL((uint32_t)cp->mtu + AFP_NET_OFFSET, TPACKET_ALIGNMENT);
+	/* a suggestion: whole KiB, so that a block of a few frames is a
+	 * whole number of pages */
+	fs_ok = RTE_ALIGN_CEIL(need, 1024u);
+	bs_ok = (uint32_t)((uint64_t)fs_ok / gcd32(fs_ok, page) * page);
+	fprintf(stderr, "vnetfw: ports.%s.mtu %u does not fit the ring frames of %s "
+		"(net_af_packet): framesz %u holds IP packets of up to %u bytes; "
+		"an MTU of %u needs framesz %u or more (a multiple of %u; blocksz "
+		"a multiple of framesz and of the page size), e.g. "
+		"--vdev=%s,iface=...,framesz=%u,blocksz=%u\n",
+		role_names[r], cp->mtu, cp->device, fs,
+		fs > AFP_NET_OFFSET ? fs - AFP_NET_OFFSET : 0, cp->mtu, need,
+		TPACKET_ALIGNMENT, cp->device, fs_ok, bs_ok);
+	return -1;
 }
 
 static int
@@ -338,15 +441,130 @@ port_lookup(struct vfw_app *app, const struct vfw_config *cfg)
 				cp->device, info.max_tx_queues, app->n_workers);
 			return -1;
 		}
+		if (af_packet_ring_check(r, cp, &info) < 0)
+			return -1;
 		app->data_room = (uint16_t)RTE_MIN(RTE_MAX((uint32_t)app->data_room,
-							   port_data_room(&info)),
+							   port_data_room(&info, cp)),
 						   (uint32_t)UINT16_MAX);
 		app->ports[r].port_id = pid;
 		app->ports[r].n_rxq = (uint16_t)RTE_MIN(app->n_workers, info.max_rx_queues);
 		app->ports[r].n_txq = (uint16_t)app->n_workers;
 		app->ports[r].ip = cp->address.ip.v4;
 	}
+	/* One pool for both ports: each configured MTU's frame must fit. */
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		const struct vfw_cfg_port *cp = &cfg->ports[r];
+		uint32_t data = (uint32_t)app->data_room - RTE_PKTMBUF_HEADROOM;
+
+		if (cp->mtu != 0 && data < (uint32_t)cp->mtu + PORT_L2_OVERHEAD) {
+			fprintf(stderr, "vnetfw: ports.%s.mtu %u needs mbufs with %u bytes "
+				"of data (a frame of the MTU, an Ethernet header and a "
+				"VLAN tag); the pool's hold %u\n", role_names[r],
+				cp->mtu, cp->mtu + PORT_L2_OVERHEAD, data);
+			return -1;
+		}
+	}
 	return 0;
+}
+
+/* The largest MTU ethdev lets rte_eth_dev_set_mtu() give the port: its
+ * max_mtu, and its max_rx_pktlen less the overhead ethdev assumes. */
+static uint32_t
+dev_max_mtu(const struct rte_eth_dev_info *info)
+{
+	uint32_t overhead = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+
+	if (info->max_mtu != UINT16_MAX && info->max_rx_pktlen > info->max_mtu)
+		overhead = info->max_rx_pktlen - info->max_mtu;
+	return RTE_MIN((uint32_t)info->max_mtu,
+		       info->max_rx_pktlen > overhead ? info->max_rx_pktlen - overhead : 0);
+}
+
+/*
+ * What net_af_packet's mtu_set does (SIOCSIFMTU on its interface), for an
+ * MTU that ethdev does not pass on to it: DPDK 22.11's PMD reports
+ * max_rx_pktlen 1518 whatever its ring frames hold, so ethdev refuses
+ * anything above 1500. The frames were checked to hold the MTU
+ * (af_packet_ring_check). why: for the log.
+ */
+static int
+af_packet_set_kernel_mtu(unsigned int r, const struct vfw_cfg_port *cp,
+			 const struct rte_eth_dev_info *info, const char *why)
+{
+	char ifname[IF_NAMESIZE] = "";
+	struct ifreq ifr;
+	int s, rc = 0;
+
+	if (info->if_index == 0 || if_indextoname(info->if_index, ifname) == NULL) {
+		fprintf(stderr, "vnetfw: ports.%s.mtu %u: cannot find the interface of "
+			"%s (net_af_packet, ifindex %u): %s\n", role_names[r],
+			cp->mtu, cp->device, info->if_index,
+			info->if_index == 0 ? "none given" : strerror(errno));
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name)); /* both IFNAMSIZ */
+	ifr.ifr_mtu = cp->mtu;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, SIOCSIFMTU, &ifr) < 0)
+		rc = -errno;
+	if (s >= 0)
+		close(s);
+	if (rc != 0) {
+		fprintf(stderr, "vnetfw: ports.%s.mtu %u: cannot set the MTU of "
+			"interface %s (%s, net_af_packet): %s (`ip -d link show "
+			"%s` shows its maxmtu; setting it needs CAP_NET_ADMIN)\n",
+			role_names[r], cp->mtu, ifname, cp->device, strerror(-rc),
+			ifname);
+		return -1;
+	}
+	RTE_LOG(INFO, USER1, "port %s: MTU %u set on interface %s directly (%s)\n",
+		role_names[r], cp->mtu, ifname, why);
+	return 0;
+}
+
+/*
+ * ports.*.mtu: give it to the device (configured, not started). A driver
+ * that cannot set an MTU, or not this one, stops the start-up: running
+ * with a different MTU than the link's would fragment needlessly or send
+ * frames the link drops.
+ */
+static int
+port_set_mtu(unsigned int r, uint16_t port_id, const struct vfw_cfg_port *cp,
+	     const struct rte_eth_dev_info *info)
+{
+	char why[64];
+	int rc;
+
+	if (is_af_packet(info) && cp->mtu > dev_max_mtu(info)) {
+		snprintf(why, sizeof(why), "DPDK's net_af_packet takes at most %u "
+			 "through ethdev", dev_max_mtu(info));
+		return af_packet_set_kernel_mtu(r, cp, info, why);
+	}
+	rc = rte_eth_dev_set_mtu(port_id, cp->mtu);
+	if (rc == 0)
+		return 0;
+	if (is_af_packet(info)) {
+		/* the PMD's ioctl failed: again, to say why */
+		snprintf(why, sizeof(why), "ethdev: %s", strerror(-rc));
+		return af_packet_set_kernel_mtu(r, cp, info, why);
+	}
+	if (rc == -ENOTSUP) {
+		uint16_t cur = 0;
+
+		rte_eth_dev_get_mtu(port_id, &cur);
+		fprintf(stderr, "vnetfw: ports.%s.mtu %u: %s (%s) cannot set an "
+			"MTU (the driver does not support it); its MTU stays %u: "
+			"remove ports.%s.mtu to run at that\n", role_names[r],
+			cp->mtu, cp->device, info->driver_name, cur, role_names[r]);
+	} else {
+		fprintf(stderr, "vnetfw: ports.%s.mtu %u: %s (%s) refused it (%s); "
+			"the driver takes an MTU of %u to %u (max_mtu %u, "
+			"max_rx_pktlen %u)\n", role_names[r], cp->mtu, cp->device,
+			info->driver_name, strerror(-rc), info->min_mtu,
+			dev_max_mtu(info), info->max_mtu, info->max_rx_pktlen);
+	}
+	return -1;
 }
 
 static int
@@ -396,6 +614,8 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 		if (rc < 0)
 			goto fail;
 	}
+	if (cp->mtu != 0 && port_set_mtu(r, port->port_id, cp, &info) < 0)
+		return -1;
 	if (cp->has_mac) {
 		rc = rte_eth_dev_default_mac_addr_set(port->port_id,
 						      (struct rte_ether_addr *)&cp->mac);
@@ -412,7 +632,11 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 	rc = rte_eth_dev_start(port->port_id);
 	if (rc < 0)
 		goto fail;
-	if (rte_eth_dev_get_mtu(port->port_id, &port->mtu) != 0)
+	/* the egress MTU: the configured one, else what DPDK says (1500
+	 * for net_af_packet, whatever its interface's MTU) */
+	if (cp->mtu != 0)
+		port->mtu = cp->mtu;
+	else if (rte_eth_dev_get_mtu(port->port_id, &port->mtu) != 0)
 		port->mtu = RTE_ETHER_MTU;
 	port->rx_offloads = conf.rxmode.offloads;
 	port->tx_offloads = conf.txmode.offloads;

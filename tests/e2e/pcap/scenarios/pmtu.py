@@ -4,11 +4,21 @@
 (also through SNAT and DNAT, quoting the packet as its sender sent it), no
 error where RFC 1812 forbids one, fragmentation needed with the egress MTU
 for DF packets too big for it, fragments that reassemble to the original
-for packets without DF, and the per-worker rate limit."""
+for packets without DF, and the per-worker rate limit. Port MTUs from the
+config (ports.*.mtu): --check takes and refuses them; net_pcap cannot set
+an MTU, so vnetfw refuses to start with one (the MTU's effect on the
+egress checks is the netns scenario mtu.sh, on af_packet)."""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
 
 from vfwpcap import (CL_IP, CL_MAC, CLIENT_IP, CLIENT_MAC, Ether, GW_MAC, ICMP,  # noqa: F401
-                     IP, Raw, SERVER_IP, SERVER_MAC, TCP, UDP, VNET_IP, VNET_MAC,
-                     checksum, frozen, ip_csum_ok, scenario)
+                     IP, Raw, SERVER_IP, SERVER_MAC, SANITIZER_RE, TCP, UDP, VNET_IP,
+                     VNET_MAC, checksum, eal_args, frozen, ip_csum_ok, load_config,
+                     run_check_mode, scenario, write_pcap)
 
 CONFIG = "nat-icmp.yaml"
 FAR_IP = "203.0.113.7"       # an internet destination (SNAT, via the gateway)
@@ -338,3 +348,69 @@ def rate_limit(s):
     s.check(50 <= sent <= 60, "about a burst of 50 errors sent", "%d" % sent)
     s.eq(len(errors_on(s.vnet, 11)), sent, "errors out on vnet = counter")
     s.expect_drop("ttl_expired", n)
+
+
+def with_mtu(text, role, mtu):
+    """A config text with ports.ROLE.mtu set (the port is a one-line flow
+    mapping ending with its mac)."""
+    mac = VNET_MAC if role == "vnet" else CL_MAC
+    old = 'mac: "%s"}' % mac
+    assert old in text, "no %s port line to add mtu to" % role
+    return text.replace(old, 'mac: "%s", mtu: %s}' % (mac, mtu))
+
+
+@scenario("port-mtu-check", config=CONFIG)
+def port_mtu_check(s, env):
+    """--check takes ports.*.mtu within 68-65389 and refuses one outside,
+    or one that is no integer, each at its line and column."""
+    base = load_config(CONFIG, "/tmp/unused.sock")
+    good = with_mtu(with_mtu(base, "vnet", 1400), "cluster", 9000)
+    rc, out, _ = run_check_mode(env, good, "mtu-good.yaml", "mtu-good")
+    s.eq(rc, 0, "--check: vnet mtu 1400, cluster mtu 9000 are valid")
+    line = next(i for i, t in enumerate(good.splitlines(), 1) if "net_pcap1" in t)
+    for bad, msg in (("67", "67 is out of range (68-65389)"),
+                     ("65390", "65390 is out of range (68-65389)"),
+                     ("9k", "'9k' is not a number (expected 68-65389)")):
+        text = with_mtu(base, "cluster", bad)
+        col = next(t for t in text.splitlines() if "net_pcap1" in t).index("mtu: ") + 6
+        rc, out, _ = run_check_mode(env, text, "mtu-bad.yaml", "mtu-bad")
+        s.eq(rc, 1, "--check: cluster mtu %s refused (exit 1)" % bad)
+        want = "mtu-bad.yaml:%d:%d: ports.cluster.mtu: %s" % (line, col, msg)
+        s.check(want in out, "located error: ...%s" % want[want.index(":"):],
+                "output: %r" % out[-400:])
+
+
+@scenario("port-mtu-unsupported", config=CONFIG)
+def port_mtu_unsupported(s, env):
+    """ports.cluster.mtu on net_pcap, whose driver cannot set an MTU:
+    vnetfw does not start (exit 1) and says which port, which driver, the
+    MTU it has and what to do; it does not run at an MTU the link may not
+    have."""
+    d = tempfile.mkdtemp(prefix="mtu-unsupported-", dir=env.workdir)
+    cfg = os.path.join(d, "config.yaml")
+    with open(cfg, "w") as f:
+        f.write(with_mtu(load_config(CONFIG, os.path.join(d, "ctl.sock")), "cluster", 9000))
+    for port in ("vnet", "cluster"):
+        for q in range(env.workers):
+            write_pcap(os.path.join(d, "in-%s-%d.pcap" % (port, q)), [])
+    cmd = [env.binary] + eal_args(env, "mtu-unsupported", d, 0) + ["--", "-c", cfg]
+    if env.workers > 1:
+        cmd += ["--workers", str(env.workers)]
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, cwd=d, timeout=60)
+        out, rc = p.stdout.decode(errors="replace"), p.returncode
+    except subprocess.TimeoutExpired:
+        out, rc = "timeout", None
+    s.log = out
+    s.eq(rc, 1, "vnetfw exits 1")
+    want = ("vnetfw: ports.cluster.mtu 9000: net_pcap1 (net_pcap) cannot set an MTU "
+            "(the driver does not support it); its MTU stays 1500: remove "
+            "ports.cluster.mtu to run at that")
+    s.check(want in out, "the error names the port, the driver, its MTU and the fix",
+            "output: %r" % out[-600:])
+    s.check(not re.search(r"vnetfw running|port cluster \(", out),
+            "the cluster port is not started, vnetfw does not run")
+    s.check(not SANITIZER_RE.search(out), "no sanitizer report")
+    if not env.keep:
+        shutil.rmtree(d, ignore_errors=True)
