@@ -134,7 +134,7 @@ vfw_fw_eal_args() {
 	fi
 	# framesz=4096: the kernel reassembles IPv4 fragments before
 	# af_packet hands them over (DPDK 22.11 sets PACKET_FANOUT_FLAG_DEFRAG);
-	# a datagram of up to 4030 bytes fits a ring frame, and vnetfw
+	# a datagram of up to 4016 bytes (4096 - 80) fits a ring frame, and vnetfw
 	# fragments it again for the 1500-byte links (docs/architecture.md)
 	printf '%s\n' "--file-prefix=$prefix" "--no-pci" \
 		"--vdev=net_af_packet0,iface=$VFW_IF_VNET$q,framesz=4096" \
