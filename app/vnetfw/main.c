@@ -897,6 +897,12 @@ fail_ports:
 	for (r = 0; r < VFW_PORT_MAX; r++)
 		rte_eth_dev_stop(app.ports[r].port_id);
 fail_eal:
+	/* what start-up made so far (no worker runs yet); the mbuf pool
+	 * goes with the EAL, after the ports that may hold its mbufs */
+	vfw_policy_mgr_free(app.pm);
+	vfw_nat_pools_free(app.pools);
+	vfw_neigh_free(app.neigh);
+	vfw_config_free(app.cfg);
 	if (app.pdump)
 		rte_pdump_uninit();
 	rte_eal_cleanup();
