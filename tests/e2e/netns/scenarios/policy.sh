@@ -55,8 +55,11 @@ ctl_ok() { # REQUEST_JSON: the reply says ok and carries a generation
 }
 
 # Neighbors resolved first (ICMP is allowed by rule ping-in), so that the
-# ACL checks below are not about ARP timing.
-nt_check "ping client -> server 10.240.1.10 (rule ping-in)" vfw_ping "$VFW_NS_VNET" "$VFW_TOPO_SERVER"
+# ACL checks below are not about ARP timing. On a loaded machine the
+# three ARP exchanges can outlast one ping run (it waits 2 s): retried
+# for up to 15 s.
+nt_check "ping client -> server 10.240.1.10 (rule ping-in)" \
+	vfw_wait_for 15 vfw_ping "$VFW_NS_VNET" "$VFW_TOPO_SERVER"
 
 expect_hit web-in "allowed: client -> 10.240.1.10:80/tcp" \
 	nt_http_ok "$VFW_NS_VNET" "http://$VFW_TOPO_SERVER/"
