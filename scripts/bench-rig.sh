@@ -30,6 +30,12 @@
 #   --proto P        udp|tcp|icmp|mix|T:U:I (default mix)
 #   --rules N        security rules of the full profile (default 10000)
 #   --apps LIST      comma list of testpmd,l3fwd,route,full (default all)
+#   --workers N      vnetfw (route, full) with N workers (default 1): EAL
+#                    --lcores 0@0,1@1,2@0,...: the main lcore on CPU 0,
+#                    worker lcore K on CPU K mod nproc; N rx queues per
+#                    port, queue Q replaying the flows a symmetric-key RSS
+#                    would put on it; adds the hand-off counters. testpmd
+#                    and l3fwd keep one worker
 #   --l3fwd-lcores L l3fwd's EAL -l: 1 (default; its forwarding lcore is
 #                    the main lcore, on CPU 1) or 0,1 (an idle main lcore
 #                    on CPU 0 that busy-waits, see docs/PERFORMANCE.md)
@@ -55,7 +61,7 @@ usage() {
 }
 
 quick=0 seconds=10 warmup=2 reps=3 flows=4000 size=64 proto=mix rules=10000
-apps=testpmd,l3fwd,route,full no_huge=0 keep=0 json='' l3fwd_lcores=1
+apps=testpmd,l3fwd,route,full no_huge=0 keep=0 json='' l3fwd_lcores=1 workers=1
 seconds_set=0 warmup_set=0 reps_set=0
 need_arg() { [[ $# -ge 2 && -n $2 ]] || { vfw_err "$1 needs a value"; usage 2; }; }
 posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { vfw_err "$1: '$2' is not a positive integer"; exit 2; }; }
@@ -70,6 +76,7 @@ while (($#)); do
 	--proto) need_arg "$@"; proto=$2; shift ;;
 	--rules) need_arg "$@"; posint "$1" "$2"; rules=$2; shift ;;
 	--apps) need_arg "$@"; apps=$2; shift ;;
+	--workers) need_arg "$@"; posint "$1" "$2"; workers=$2; shift ;;
 	--l3fwd-lcores)
 		need_arg "$@"
 		[[ $2 == 1 || $2 == 0,1 ]] || { vfw_err "--l3fwd-lcores takes 1 or 0,1"; exit 2; }
@@ -90,6 +97,7 @@ if ((quick)); then
 	((reps_set)) || reps=1
 fi
 IFS=, read -r -a APPS <<<"$apps"
+NCPU=$(nproc)
 for a in "${APPS[@]}"; do
 	[[ $a =~ ^(testpmd|l3fwd|route|full)$ ]] ||
 		{ vfw_err "--apps: '$a' is not testpmd, l3fwd, route or full"; exit 2; }
@@ -147,6 +155,10 @@ PKTGEN=$BUILD/tools/pktgen/vfw-pktgen
 RULEGEN=$VFW_ROOT/tools/pktgen/vfw-rulegen
 need_vnetfw=0
 for a in "${APPS[@]}"; do [[ $a == route || $a == full ]] && need_vnetfw=1; done
+if ((workers > 1 && !need_vnetfw)); then
+	vfw_warn "--workers $workers applies to vnetfw (route, full) only; testpmd and l3fwd keep one worker"
+	workers=1
+fi
 
 if [[ ! -f $BUILD/build.ninja ]]; then
 	vfw_info "no build in $BUILD: running scripts/setup.sh"
@@ -259,6 +271,57 @@ CLUSTER_PCAP=$WORK/cluster.pcap
 	--l3fwd-ipv4 "$WORK/l3fwd-v4.rules" --l3fwd-ipv6 "$WORK/l3fwd-v6.rules"
 "$VFW_PYTHON" "$RULEGEN" --profile route --base config/bench-route.yaml \
 	--yaml "$WORK/route.yaml" --control-socket "$WORK/route.sock"
+# With several workers each port has one rx queue per worker, and
+# net_pcap one rx queue per rx_pcap devarg. What a NIC's RSS would do with
+# vnetfw's port setup (the symmetric key 0x6d5a..., hash over the IPv4
+# addresses: RTE_ETH_RSS_IP) decides which queue replays which flow: the
+# Toeplitz hash of (source, destination), queue = RETA[hash % 128] with
+# the table filled round robin, as PMDs do by default. Every flow is on
+# one queue, both directions of a flow would hash alike, and the queues
+# together replay each pcap once, so the packets are the ones a one-worker
+# run sees. (The same pcap on every queue would be another traffic mix:
+# each flow arriving on every queue.)
+if ((workers > 1 && need_vnetfw)); then
+	"$VFW_PYTHON" - "$workers" "$VNET_PCAP" "$CLUSTER_PCAP" <<'PY'
+import struct, sys
+
+KEY = int.from_bytes(bytes([0x6d, 0x5a] * 20), "big")  # app/vnetfw/main.c
+KEY_BITS, RETA = 320, 128
+
+def toeplitz(data):
+    h = 0
+    for i in range(len(data) * 8):
+        if data[i // 8] & (0x80 >> (i % 8)):
+            h ^= (KEY >> (KEY_BITS - 32 - i)) & 0xffffffff
+    return h
+
+n = int(sys.argv[1])
+for path in sys.argv[2:]:
+    with open(path, "rb") as f:
+        data = f.read()
+    end = ">" if data[:4] in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d") else "<"
+    out = [bytearray(data[:24]) for _ in range(n)]
+    counts, off = [0] * n, 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from(end + "I", data, off + 8)[0]
+        rec = data[off:off + 16 + incl]
+        frame = rec[16:]
+        q = 0
+        if len(frame) >= 34 and frame[12:14] == b"\x08\x00":
+            q = toeplitz(frame[26:34]) % RETA % n
+        out[q] += rec
+        counts[q] += 1
+        off += 16 + incl
+    if min(counts) == 0:
+        sys.exit("rss split of %s: a queue gets no packets (%s)" % (path, counts))
+    base = path[:-len(".pcap")]
+    for q in range(n):
+        with open("%s-q%d.pcap" % (base, q), "wb") as f:
+            f.write(out[q])
+    print("rss split: %s -> %d queues of %s packets" % (
+        path.rsplit("/", 1)[-1], n, "/".join(map(str, counts))))
+PY
+fi
 if ((need_vnetfw)); then
 	for p in full route; do
 		"$VNETFW" -- -c "$WORK/$p.yaml" --check >"$WORK/check-$p.log" 2>&1 || {
@@ -291,14 +354,18 @@ cat >"$WORK/sample.py" <<'PY'
 # Reads /ethdev/stats of ports 0 and 1 from a DPDK process's telemetry
 # socket: waits until both ports receive, sleeps the warm-up, then takes
 # two snapshots SECONDS apart. Beside the packet counters it reads how
-# long the worker thread (the EAL thread of lcore 1) was on the CPU in
-# the window (/proc/PID/task/TID/schedstat, ns): on a shared machine the
-# worker gets less than a whole core, and packets per CPU-second of the
-# worker is the figure that other load disturbs least. Prints one JSON
-# object.
+# long the worker threads (the EAL threads of lcores 1..WORKERS) were on
+# the CPU in the window (/proc/PID/task/TID/schedstat, ns): on a shared
+# machine a worker gets less than a whole core, and packets per
+# CPU-second of the workers (summed) is the figure that other load
+# disturbs least. For vnetfw ("vnetfw" as the last argument) it also
+# takes the hand-off counters of /vnetfw/stats and /vnetfw/drops in the
+# same window. Prints one JSON object.
 import glob, json, os, re, socket, sys, time
 
 path, pid, t_launch, warmup, seconds, timeout = sys.argv[1:7]
+nworkers = int(sys.argv[7]) if len(sys.argv) > 7 else 1
+is_vnetfw = len(sys.argv) > 8 and sys.argv[8] == "vnetfw"
 pid, t_launch = int(pid), float(t_launch)
 warmup, seconds, timeout = float(warmup), float(seconds), float(timeout)
 
@@ -313,21 +380,29 @@ def fail(msg):
     print(json.dumps({"error": msg}))
     sys.exit(1)
 
-def worker_tid():
-    """EAL names lcore 1's thread rte-worker-1 (lcore-worker-1 in newer
-    DPDK); failing that, the thread pinned to CPU 1 alone."""
-    pinned = None
+def worker_tids(n):
+    """EAL names lcore K's thread rte-worker-K (lcore-worker-K in newer
+    DPDK); the workers are lcores 1..n. With one worker and no such
+    thread (l3fwd -l 1), the thread pinned to CPU 1 alone. [] unless all
+    n are found."""
+    named, pinned = {}, None
     for t in glob.glob(f"/proc/{pid}/task/*"):
         try:
             comm = open(t + "/comm").read().strip()
-            if re.fullmatch(r"(rte|lcore)-worker-1", comm):
-                return t
+            m = re.fullmatch(r"(?:rte|lcore)-worker-(\d+)", comm)
+            if m and 1 <= int(m.group(1)) <= n:
+                named[int(m.group(1))] = t
+                continue
             st = open(t + "/status").read()
             if re.search(r"^Cpus_allowed_list:\s*1\s*$", st, re.M):
                 pinned = t
         except OSError:
             pass
-    return pinned
+    if len(named) == n:
+        return [named[k] for k in sorted(named)]
+    if n == 1 and pinned:
+        return [pinned]
+    return []
 
 def run_ns(task):
     try:
@@ -383,12 +458,24 @@ while True:
     except (OSError, ValueError, KeyError):
         pass
     time.sleep(0.05)
+def vsnap():
+    """vnetfw's hand-off counters (0 with one worker) and its port rx."""
+    if not is_vnetfw:
+        return {}
+    st = query("/vnetfw/stats").get("/vnetfw/stats") or {}
+    dr = query("/vnetfw/drops").get("/vnetfw/drops") or {}
+    return {"out": st.get("handoff_out", 0), "in": st.get("handoff_in", 0),
+            "ring_full": dr.get("handoff_ring_full", 0),
+            "rx": st.get("vnet_rx", 0) + st.get("cluster_rx", 0)}
+
 startup = time.time() - t_launch
-task = worker_tid()
+tasks = worker_tids(nworkers)
 time.sleep(warmup)
-c0, st0, t0, a = run_ns(task), steal_cpu1(), time.monotonic(), snap()
+c0, st0, t0 = [run_ns(t) for t in tasks], steal_cpu1(), time.monotonic()
+a, va = snap(), vsnap()
 time.sleep(seconds)
-b, t1, c1, st1 = snap(), time.monotonic(), run_ns(task), steal_cpu1()
+b, vb = snap(), vsnap()
+t1, c1, st1 = time.monotonic(), [run_ns(t) for t in tasks], steal_cpu1()
 if not alive():
     fail("the process exited during the measurement")
 dt = t1 - t0
@@ -404,11 +491,34 @@ r = {
     "fwd_pct": 100.0 * sum(tx) / sum(rx) if sum(rx) else 0.0,
     "cpu1_steal_s": (st1 - st0) / os.sysconf("SC_CLK_TCK"),
 }
-if c0 and c1 and c1[0] > c0[0]:
-    cpu = (c1[0] - c0[0]) / 1e9
+if tasks and all(c0) and all(c1) and all(y[0] > x[0] for x, y in zip(c0, c1)):
+    each = [(y[0] - x[0]) / 1e9 for x, y in zip(c0, c1)]
+    cpu = sum(each)
+    # worker_cpu_share: of one CPU, summed over the workers (up to N)
     r.update(worker_cpu_s=round(cpu, 3), worker_cpu_share=cpu / dt,
-             worker_runq_wait_s=round((c1[1] - c0[1]) / 1e9, 3),
+             worker_runq_wait_s=round(sum((y[1] - x[1]) for x, y in zip(c0, c1)) / 1e9, 3),
              mpps_core=sum(tx) / cpu / 1e6)
+    if nworkers > 1:
+        r["worker_cpu_share_each"] = [c / dt for c in each]
+        # worker K-1 (lcore K) polls rx queue K-1 and sends on tx queue
+        # K-1 of each port: per-queue counters are per worker
+        try:
+            qd = lambda k, i: sum(b[p][k][i] - a[p][k][i] for p in (0, 1))
+            r["rx_each"] = [qd("q_ipackets", i) for i in range(nworkers)]
+            r["tx_each"] = [qd("q_opackets", i) for i in range(nworkers)]
+            r["mpps_core_each"] = [t / c / 1e6 for t, c in zip(r["tx_each"], each)]
+        except (KeyError, IndexError, TypeError):
+            pass
+elif nworkers > 1:
+    r["worker_threads_found"] = len(tasks)
+if va and vb:
+    h = {k: vb[k] - va[k] for k in va}
+    # of the packets the workers received: for another worker (cross),
+    # passed on (pct), dropped because that worker's ring was full
+    pct = lambda k: 100.0 * h[k] / h["rx"] if h["rx"] else 0.0
+    h["pct"], h["ring_full_pct"] = pct("out"), pct("ring_full")
+    h["cross_pct"] = h["pct"] + h["ring_full_pct"]
+    r["handoff"] = h
 print(json.dumps(r))
 PY
 
@@ -424,6 +534,24 @@ eal_args() {
 	done
 	EAL=(-l "$lcores" --file-prefix "$prefix" --no-pci "${MEM_ARGS[@]}"
 		--vdev "net_pcap0,$v,infinite_rx=1" --vdev "net_pcap1,$c,infinite_rx=1")
+}
+
+# eal_args_workers PREFIX N: vnetfw with N > 1 workers. The main lcore 0
+# shares CPU 0 (it sleeps when idle), worker lcore K runs on CPU K mod
+# nproc (2 CPUs: lcore 1 on CPU 1, lcore 2 on CPU 0), and rx queue Q of
+# each port replays its RSS share (vnet-qQ.pcap, cluster-qQ.pcap). A
+# net_pcap port without tx_pcap has one (dropping) tx queue per rx_pcap,
+# so also the N tx queues vnetfw needs.
+VNETFW_LCORES=0@0
+for ((q = 1; q <= workers; q++)); do VNETFW_LCORES+=,$q@$((q % NCPU)); done
+eal_args_workers() {
+	local prefix=$1 n=$2 v='' c='' q
+	for ((q = 0; q < n; q++)); do
+		v+=rx_pcap=${VNET_PCAP%.pcap}-q$q.pcap,
+		c+=rx_pcap=${CLUSTER_PCAP%.pcap}-q$q.pcap,
+	done
+	EAL=(--lcores "$VNETFW_LCORES" --file-prefix "$prefix" --no-pci "${MEM_ARGS[@]}"
+		--vdev "net_pcap0,${v}infinite_rx=1" --vdev "net_pcap1,${c}infinite_rx=1")
 }
 
 # app_cmd APP PREFIX: sets CMD for one run.
@@ -460,8 +588,12 @@ app_cmd() {
 			"--eth-dest=0,02:00:00:00:01:01" "--eth-dest=1,02:00:00:00:02:10")
 		;;
 	route | full)
-		eal_args "$prefix"
-		CMD=("$VNETFW" "${EAL[@]}" -- -c "$WORK/$app.yaml" --workers 1)
+		if ((workers > 1)); then
+			eal_args_workers "$prefix" "$workers"
+		else
+			eal_args "$prefix"
+		fi
+		CMD=("$VNETFW" "${EAL[@]}" -- -c "$WORK/$app.yaml" --workers "$workers")
 		;;
 	esac
 }
@@ -473,7 +605,7 @@ failed=0
 
 # run_one APP REP: one process, one measurement, one JSON line in RESULTS.
 run_one() {
-	local app=$1 rep=$2 prefix log out t_launch pid extra='{}' sock
+	local app=$1 rep=$2 prefix log out t_launch pid extra='{}' sock nw=1 kind=peer
 	prefix=vfwrig-$RUN_ID-$app-$rep
 	log=$WORK/$app-$rep.log
 	PREFIXES+=("$prefix")
@@ -481,10 +613,11 @@ run_one() {
 	t_launch=$(date +%s.%N)
 	vfw_spawn "$log" "${CMD[@]}"
 	pid=$VFW_LAST_PID
-	# the sampler (and this shell) stay off the worker's CPU
+	[[ $app == route || $app == full ]] && nw=$workers kind=vnetfw
+	# the sampler (and this shell) stay off the (first) worker's CPU
 	out=$(taskset -c 0 "$VFW_PYTHON" "$WORK/sample.py" \
 		"/var/run/dpdk/$prefix/dpdk_telemetry.v2" "$pid" "$t_launch" \
-		"$warmup" "$seconds" 30) || true
+		"$warmup" "$seconds" 30 "$nw" "$kind") || true
 	if [[ $app == route || $app == full ]]; then
 		sock=$WORK/$app.sock
 		extra=$(timeout 10 "$VNETFWCTL" --socket "$sock" --json show stats 2>/dev/null ||
@@ -524,8 +657,24 @@ PY
 		failed=1
 		return 1
 	fi
-	"$VFW_PYTHON" -c 'import json,sys; r=json.loads(sys.argv[1]); print("    %-13s run %d: %6.2f Mpps/core (%6.2f Mpps, worker on CPU %3.0f%%), %5.1f%% forwarded, start-up %.1f s" % (sys.argv[2], r["rep"], r.get("mpps_core", float("nan")), r["mpps"], 100 * r.get("worker_cpu_share", float("nan")), r["fwd_pct"], r["startup_s"]))' \
-		"$(tail -1 "$RESULTS")" "${LABEL[$app]}"
+	"$VFW_PYTHON" -c '
+import json, sys
+r, nw = json.loads(sys.argv[1]), int(sys.argv[3])
+line = "    %-13s run %d: %6.2f Mpps/core (%6.2f Mpps, worker on CPU %3.0f%%), %5.1f%% forwarded, start-up %.1f s" % (
+    sys.argv[2], r["rep"], r.get("mpps_core", float("nan")), r["mpps"],
+    100 * r.get("worker_cpu_share", float("nan")), r["fwd_pct"], r["startup_s"])
+if nw > 1:
+    # "worker" is then the sum over the workers; say how it splits
+    line = line.replace("worker on CPU", "%d workers on CPU" % nw)
+    each = r.get("worker_cpu_share_each")
+    h = r.get("handoff", {})
+    j = lambda v, f: " + ".join(f % x for x in v) if v else "?"
+    line += "\n%20s workers on CPU %s, %s Mpps/core each; of rx %.1f%% for another worker: %.1f%% handed off, %.1f%% ring full" % ("",
+        j([100 * x for x in each or []], "%.0f%%") if each else
+        "?? (%d of %d threads found)" % (r.get("worker_threads_found", 0), nw),
+        j(r.get("mpps_core_each"), "%.2f"),
+        h.get("cross_pct", 0), h.get("pct", 0), h.get("ring_full_pct", 0))
+print(line)' "$(tail -1 "$RESULTS")" "${LABEL[$app]}" "$nw"
 }
 
 CPU_MODEL=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
@@ -540,6 +689,8 @@ VFW_COMMIT=$(git -C "$VFW_SRC" describe --always --dirty 2>/dev/null || echo "un
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 vfw_info "rig: $CPU_MODEL, DPDK $DPDK_VERSION, vnetfw $VFW_COMMIT, $MEM_MODE; $flows flows/direction, size $size, proto $proto"
 vfw_info "runs: ${#APPS[@]} apps x $reps rep(s), ${warmup} s warm-up + ${seconds} s window each; load average $LOAD_BEFORE"
+((workers == 1 || !need_vnetfw)) ||
+	vfw_info "vnetfw: $workers workers, EAL --lcores $VNETFW_LCORES ($NCPU CPUs), $workers rx/tx queues per port"
 # Apps interleaved within each repetition: slow drifts of a shared
 # machine's load hit every app alike, which keeps the ratios honest.
 for ((rep = 1; rep <= reps; rep++)); do
@@ -557,6 +708,7 @@ mkdir -p "$(dirname "$json")"
 import datetime, json, platform, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 order = "${APPS[*]}".split()
+workers = $workers
 label = {"testpmd": ("testpmd", "io"), "l3fwd": ("l3fwd", "acl"),
          "route": ("vnetfw", "route"), "full": ("vnetfw", "full")}
 med = lambda rs, k: statistics.median(r[k] for r in rs) if rs and all(k in r for r in rs) else None
@@ -584,6 +736,34 @@ for app in order:
         e["fwd_pct"] = min(100.0, e["fwd_pct"])
         if "vnetfw" in ok[-1]:
             e["vnetfw_last_run"] = ok[-1]["vnetfw"]
+        if workers > 1 and app in ("route", "full"):
+            # worker_cpu_share and mpps_per_core are then over all workers
+            hs = [r["handoff"] for r in ok if "handoff" in r]
+            e["workers"] = workers
+            each = [r["worker_cpu_share_each"] for r in ok if "worker_cpu_share_each" in r]
+            if each:
+                e["worker_cpu_share_each"] = [statistics.median(x[i] for x in each)
+                                              for i in range(workers)]
+            # per worker (rx/tx queue K-1 of both ports = lcore K)
+            pe = [r["mpps_core_each"] for r in ok if "mpps_core_each" in r]
+            if pe:
+                e["mpps_per_core_each"] = [statistics.median(x[i] for x in pe)
+                                           for i in range(workers)]
+                e["mpps_per_core_each_runs"] = [[round(v, 3) for v in x] for x in pe]
+                e["forwarded_each"] = [sum(r["tx_each"][i] for r in ok if "tx_each" in r)
+                                       for i in range(workers)]
+                e["received_each"] = [sum(r["rx_each"][i] for r in ok if "rx_each" in r)
+                                      for i in range(workers)]
+            if hs:
+                e["handoff"] = {
+                    "cross_pct_of_rx": statistics.median(h["cross_pct"] for h in hs),
+                    "pct_of_rx": statistics.median(h["pct"] for h in hs),
+                    "ring_full_pct_of_rx": statistics.median(h["ring_full_pct"] for h in hs),
+                    "pct_of_rx_runs": [round(h["pct"], 2) for h in hs],
+                    "ring_full_pct_of_rx_runs": [round(h["ring_full_pct"], 2) for h in hs],
+                    "out": sum(h["out"] for h in hs), "in": sum(h["in"] for h in hs),
+                    "ring_full": sum(h["ring_full"] for h in hs),
+                    "rx": sum(h["rx"] for h in hs)}
     if bad:
         e["errors"] = [{"error": r.get("error", "forwarded nothing"),
                         "log_tail": r.get("log_tail", [])} for r in bad]
@@ -602,11 +782,17 @@ doc = {
     "kernel": platform.release(), "dpdk": "$DPDK_VERSION", "memory": "$MEM_MODE",
     "vnetfw_commit": "$VFW_COMMIT", "vnetfw_source": "$VFW_SRC", "vnetfw_binary": "$VNETFW", "l3fwd_lcores": "$l3fwd_lcores",
     "load_average_before": "$LOAD_BEFORE", "load_average_after": "$LOAD_AFTER",
+    "vnetfw_workers": workers,
     "method": {
-        "lcores": "-l 0,1: main lcore 0, one worker (lcore 1)",
+        "lcores": "-l 0,1: main lcore 0, one worker (lcore 1)" if workers == 1 else
+                  "testpmd, l3fwd: one worker as with --workers 1; vnetfw: --lcores $VNETFW_LCORES "
+                  "(lcore@CPU: main lcore 0, workers 1..%d), %d rx/tx queues per port, "
+                  "rx queue Q replays the flows of symmetric-key RSS (Toeplitz over the IPv4 "
+                  "addresses, RETA round robin) would put on Q" % (workers, workers),
         "ports": "net_pcap rx_pcap=...,infinite_rx=1 on both ports, no tx_pcap (the PMD drops tx)",
         "packets": "telemetry /ethdev/stats: opackets (forwarded) and ipackets of ports 0+1 over the window",
-        "mpps_per_core": "forwarded packets / on-CPU time of the worker thread (schedstat)",
+        "mpps_per_core": "forwarded packets / on-CPU time of the worker thread (schedstat)" if workers == 1 else
+                         "forwarded packets / on-CPU time of the worker threads, summed (schedstat)",
         "mpps_wall": "forwarded packets / wall-clock window",
         "note": "rx and tx counters are read while traffic flows: +-32 packets (one burst) per snapshot",
         "warmup_s": $warmup, "window_s": $seconds, "reps": $reps, "statistic": "median"},
@@ -628,23 +814,42 @@ for app in order:
         rt = "%.2f x testpmd io" % ratios["vnetfw_route/testpmd_io"]
     if app == "full" and ratios["vnetfw_full/l3fwd_acl"] is not None:
         rt = "%.2f x l3fwd acl" % ratios["vnetfw_full/l3fwd_acl"]
+    prof = e["profile"] + ("/%dw" % e["workers"] if e.get("workers") else "")
     if e["runs"]:
         share = e["worker_cpu_share"]
-        print("%-8s %-8s %10s %10.2f %7s %9.1f%%   %s" % (e["app"], e["profile"],
+        print("%-8s %-8s %10s %10.2f %7s %9.1f%%   %s" % (e["app"], prof,
               fmt(e["mpps_per_core"], "%.2f"), e["mpps_wall"],
               fmt(share and 100 * share, "%.0f%%"), e["fwd_pct"], rt))
     else:
-        print("%-8s %-8s %10s" % (e["app"], e["profile"], "FAILED"))
+        print("%-8s %-8s %10s" % (e["app"], prof, "FAILED"))
 for app in ("route", "full"):
     v = res.get(app, {}).get("vnetfw_last_run")
     if v:
         print("  vnetfw %-5s: %s sessions, %s session hits, %s SNAT; drops: %s" % (
             app, v["sessions"], v["session_hits"], v["snat_translated"],
             ", ".join("%s %d" % kv for kv in v["drops"].items()) or "none"))
+    e = res.get(app, {})
+    if e.get("workers"):
+        h, each = e.get("handoff"), e.get("worker_cpu_share_each")
+        pe = e.get("mpps_per_core_each")
+        print("  vnetfw %-5s: %d workers on CPU %s, %s Mpps/core each; of rx %s for another worker: %s handed off, %s ring full" % (
+            app, e["workers"],
+            " + ".join("%.0f%%" % (100 * x) for x in each) if each else "?",
+            " + ".join("%.2f" % x for x in pe) if pe else "?",
+            fmt(h and h["cross_pct_of_rx"], "%.1f%%"), fmt(h and h["pct_of_rx"], "%.1f%%"),
+            fmt(h and h["ring_full_pct_of_rx"], "%.1f%%")))
 print()
-print("One worker core each. Mpps/core: forwarded packets per second of the worker")
-print("thread's CPU time (the figure to compare); Mpps: per wall-clock second; worker:")
-print("its CPU share in the window (less than 100% when other load shares the core).")
+if workers == 1:
+    print("One worker core each. Mpps/core: forwarded packets per second of the worker")
+    print("thread's CPU time (the figure to compare); Mpps: per wall-clock second; worker:")
+    print("its CPU share in the window (less than 100% when other load shares the core).")
+else:
+    print("testpmd and l3fwd: one worker core; vnetfw: %d workers (EAL --lcores $VNETFW_LCORES)." % workers)
+    print("Mpps/core: forwarded packets per second of CPU time of the worker threads,")
+    print("summed (the figure to compare); Mpps: per wall-clock second; worker: the")
+    print("workers' CPU shares in the window, summed (up to %d00%%). Of rx for another" % workers)
+    print("worker: received packets whose flow another worker owns, handed off on its ring")
+    print("(handoff_out) or dropped because the ring was full (handoff_ring_full); medians.")
 print("Load average before/after: $LOAD_BEFORE / $LOAD_AFTER. Results: %s" % sys.argv[2])
 PY
 
