@@ -36,6 +36,9 @@
 #                    port, queue Q replaying the flows a symmetric-key RSS
 #                    would put on it; adds the hand-off counters. testpmd
 #                    and l3fwd keep one worker
+#   --steer S        with --workers > 1: rss (default, as above) or owner
+#                    (every packet on its flow owner's queue: no hand-off;
+#                    an emulated bound, no NIC setup of vnetfw's does it)
 #   --l3fwd-lcores L l3fwd's EAL -l: 1 (default; its forwarding lcore is
 #                    the main lcore, on CPU 1) or 0,1 (an idle main lcore
 #                    on CPU 0 that busy-waits, see docs/PERFORMANCE.md)
@@ -52,7 +55,7 @@ set -euo pipefail
 . "$VFW_ROOT/scripts/lib/proc.sh"
 
 PACKAGES=(dpdk dpdk-dev libdpdk-dev dpdk-doc libpcap-dev libyaml-dev
-	libnuma-dev meson ninja-build pkg-config python3 gcc)
+	libnuma-dev meson ninja-build pkg-config python3 python3-yaml gcc)
 L3FWD_SRC=/usr/share/dpdk/examples
 
 usage() {
@@ -61,7 +64,7 @@ usage() {
 }
 
 quick=0 seconds=10 warmup=2 reps=3 flows=4000 size=64 proto=mix rules=10000
-apps=testpmd,l3fwd,route,full no_huge=0 keep=0 json='' l3fwd_lcores=1 workers=1
+apps=testpmd,l3fwd,route,full no_huge=0 keep=0 json='' l3fwd_lcores=1 workers=1 steer=rss
 seconds_set=0 warmup_set=0 reps_set=0
 need_arg() { [[ $# -ge 2 && -n $2 ]] || { vfw_err "$1 needs a value"; usage 2; }; }
 posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { vfw_err "$1: '$2' is not a positive integer"; exit 2; }; }
@@ -77,6 +80,12 @@ while (($#)); do
 	--rules) need_arg "$@"; posint "$1" "$2"; rules=$2; shift ;;
 	--apps) need_arg "$@"; apps=$2; shift ;;
 	--workers) need_arg "$@"; posint "$1" "$2"; workers=$2; shift ;;
+	--steer)
+		need_arg "$@"
+		[[ $2 == rss || $2 == owner ]] || { vfw_err "--steer takes rss or owner"; exit 2; }
+		steer=$2
+		shift
+		;;
 	--l3fwd-lcores)
 		need_arg "$@"
 		[[ $2 == 1 || $2 == 0,1 ]] || { vfw_err "--l3fwd-lcores takes 1 or 0,1"; exit 2; }
@@ -272,18 +281,23 @@ CLUSTER_PCAP=$WORK/cluster.pcap
 "$VFW_PYTHON" "$RULEGEN" --profile route --base config/bench-route.yaml \
 	--yaml "$WORK/route.yaml" --control-socket "$WORK/route.sock"
 # With several workers each port has one rx queue per worker, and
-# net_pcap one rx queue per rx_pcap devarg. What a NIC's RSS would do with
-# vnetfw's port setup (the symmetric key 0x6d5a..., hash over the IPv4
-# addresses: RTE_ETH_RSS_IP) decides which queue replays which flow: the
-# Toeplitz hash of (source, destination), queue = RETA[hash % 128] with
-# the table filled round robin, as PMDs do by default. Every flow is on
-# one queue, both directions of a flow would hash alike, and the queues
-# together replay each pcap once, so the packets are the ones a one-worker
-# run sees. (The same pcap on every queue would be another traffic mix:
-# each flow arriving on every queue.)
-if ((workers > 1 && need_vnetfw)); then
-	"$VFW_PYTHON" - "$workers" "$VNET_PCAP" "$CLUSTER_PCAP" <<'PY'
-import struct, sys
+# net_pcap one rx queue per rx_pcap devarg: vfw-split writes one pcap per
+# queue. --steer rss (default): what a NIC's RSS would do with vnetfw's
+# port setup (the symmetric key 0x6d5a..., hash over the IPv4 addresses:
+# RTE_ETH_RSS_IP): the Toeplitz hash of (source, destination), queue =
+# RETA[hash % 128] with the table filled round robin, as PMDs do by
+# default. --steer owner: every packet on the queue of the worker that
+# owns its flow (vnetfw's own dispatch hash over the outside addresses,
+# derived from each profile's config as lib/policy does), which no NIC
+# setup of vnetfw's gives today: the no-hand-off bound. Either way every
+# flow is on one queue and the queues together replay each pcap once, so
+# the packets are the ones a one-worker run sees. (The same pcap on every
+# queue would be another traffic mix: each flow on every queue.)
+cat >"$WORK/split.py" <<'PY'
+# split.py rss|owner N CONFIG|- TAG PCAP...: PCAP -> PCAP-less-.pcap + TAG-qQ.pcap
+import ipaddress, struct, sys
+
+mode, n, cfg_path, tag, pcaps = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
 
 KEY = int.from_bytes(bytes([0x6d, 0x5a] * 20), "big")  # app/vnetfw/main.c
 KEY_BITS, RETA = 320, 128
@@ -295,8 +309,38 @@ def toeplitz(data):
             h ^= (KEY >> (KEY_BITS - 32 - i)) & 0xffffffff
     return h
 
-n = int(sys.argv[1])
-for path in sys.argv[2:]:
+def crc32c(data, crc=0):
+    # rte_hash_crc_4byte(): the SSE4.2 crc32 instruction, no inversions
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc
+
+inside = []
+if mode == "owner":
+    # lib/policy/policy.c derive_addresses(): the "inside" of NAT
+    import yaml
+    cfg = yaml.safe_load(open(cfg_path))
+    net = lambda a, strict=False: ipaddress.ip_network(
+        "0.0.0.0/0" if a == "any" else a, strict=strict)
+    host = lambda a: net(str(a).split("/")[0] + "/32")
+    for role in ("vnet", "cluster"):
+        inside.append(host(cfg["ports"][role]["address"]))
+    inside.append(net(cfg["ports"]["cluster"]["address"]))
+    nat = cfg.get("nat") or {}
+    for d in nat.get("dnat") or []:
+        inside += [host(d["destination"]), host(d["translated_address"])]
+    for sn in nat.get("snat") or []:
+        inside += [host(a) for a in sn.get("translated_addresses") or []]
+        inside += [net(a) for a in sn.get("source") or []]
+    inside = [x for x in inside if x.version == 4]
+
+def outside(a):
+    ip = ipaddress.ip_address(a)
+    return b"\0\0\0\0" if any(ip in x for x in inside) else a
+
+for path in pcaps:
     with open(path, "rb") as f:
         data = f.read()
     end = ">" if data[:4] in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d") else "<"
@@ -308,20 +352,23 @@ for path in sys.argv[2:]:
         frame = rec[16:]
         q = 0
         if len(frame) >= 34 and frame[12:14] == b"\x08\x00":
-            q = toeplitz(frame[26:34]) % RETA % n
+            src, dst = frame[26:30], frame[30:34]
+            if mode == "rss":
+                q = toeplitz(src + dst) % RETA % n
+            else:
+                q = crc32c(bytes(x ^ y for x, y in zip(outside(src), outside(dst)))) % n
         out[q] += rec
         counts[q] += 1
         off += 16 + incl
     if min(counts) == 0:
-        sys.exit("rss split of %s: a queue gets no packets (%s)" % (path, counts))
-    base = path[:-len(".pcap")]
+        sys.exit("split of %s: a queue gets no packets (%s)" % (path, counts))
+    base = path[:-len(".pcap")] + tag
     for q in range(n):
         with open("%s-q%d.pcap" % (base, q), "wb") as f:
             f.write(out[q])
-    print("rss split: %s -> %d queues of %s packets" % (
-        path.rsplit("/", 1)[-1], n, "/".join(map(str, counts))))
+    print("steer %s: %s -> %d queues of %s packets" % (
+        mode, base.rsplit("/", 1)[-1], n, "/".join(map(str, counts))))
 PY
-fi
 if ((need_vnetfw)); then
 	for p in full route; do
 		"$VNETFW" -- -c "$WORK/$p.yaml" --check >"$WORK/check-$p.log" 2>&1 || {
@@ -329,6 +376,16 @@ if ((need_vnetfw)); then
 			vfw_die "generated $p config does not validate"
 		}
 	done
+fi
+if ((workers > 1 && need_vnetfw)); then
+	if [[ $steer == rss ]]; then
+		"$VFW_PYTHON" "$WORK/split.py" rss "$workers" - "" "$VNET_PCAP" "$CLUSTER_PCAP"
+	else
+		for p in route full; do
+			"$VFW_PYTHON" "$WORK/split.py" owner "$workers" "$WORK/$p.yaml" "-$p" \
+				"$VNET_PCAP" "$CLUSTER_PCAP"
+		done
+	fi
 fi
 # net_pcap infinite_rx keeps the whole pcap in mbufs of the app's pool.
 # vnetfw sizes its pool from its queues (~9.8k mbufs with one worker).
@@ -536,19 +593,20 @@ eal_args() {
 		--vdev "net_pcap0,$v,infinite_rx=1" --vdev "net_pcap1,$c,infinite_rx=1")
 }
 
-# eal_args_workers PREFIX N: vnetfw with N > 1 workers. The main lcore 0
-# shares CPU 0 (it sleeps when idle), worker lcore K runs on CPU K mod
-# nproc (2 CPUs: lcore 1 on CPU 1, lcore 2 on CPU 0), and rx queue Q of
-# each port replays its RSS share (vnet-qQ.pcap, cluster-qQ.pcap). A
+# eal_args_workers PREFIX N APP: vnetfw with N > 1 workers. The main
+# lcore 0 shares CPU 0 (it sleeps when idle), worker lcore K runs on CPU K
+# mod nproc (2 CPUs: lcore 1 on CPU 1, lcore 2 on CPU 0), and rx queue Q
+# of each port replays its share (vnet[-APP]-qQ.pcap, cluster...). A
 # net_pcap port without tx_pcap has one (dropping) tx queue per rx_pcap,
 # so also the N tx queues vnetfw needs.
 VNETFW_LCORES=0@0
 for ((q = 1; q <= workers; q++)); do VNETFW_LCORES+=,$q@$((q % NCPU)); done
 eal_args_workers() {
-	local prefix=$1 n=$2 v='' c='' q
+	local prefix=$1 n=$2 tag='' v='' c='' q
+	[[ $steer == owner ]] && tag=-$3
 	for ((q = 0; q < n; q++)); do
-		v+=rx_pcap=${VNET_PCAP%.pcap}-q$q.pcap,
-		c+=rx_pcap=${CLUSTER_PCAP%.pcap}-q$q.pcap,
+		v+=rx_pcap=${VNET_PCAP%.pcap}$tag-q$q.pcap,
+		c+=rx_pcap=${CLUSTER_PCAP%.pcap}$tag-q$q.pcap,
 	done
 	EAL=(--lcores "$VNETFW_LCORES" --file-prefix "$prefix" --no-pci "${MEM_ARGS[@]}"
 		--vdev "net_pcap0,${v}infinite_rx=1" --vdev "net_pcap1,${c}infinite_rx=1")
@@ -589,7 +647,7 @@ app_cmd() {
 		;;
 	route | full)
 		if ((workers > 1)); then
-			eal_args_workers "$prefix" "$workers"
+			eal_args_workers "$prefix" "$workers" "$app"
 		else
 			eal_args "$prefix"
 		fi
@@ -690,7 +748,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 vfw_info "rig: $CPU_MODEL, DPDK $DPDK_VERSION, vnetfw $VFW_COMMIT, $MEM_MODE; $flows flows/direction, size $size, proto $proto"
 vfw_info "runs: ${#APPS[@]} apps x $reps rep(s), ${warmup} s warm-up + ${seconds} s window each; load average $LOAD_BEFORE"
 ((workers == 1 || !need_vnetfw)) ||
-	vfw_info "vnetfw: $workers workers, EAL --lcores $VNETFW_LCORES ($NCPU CPUs), $workers rx/tx queues per port"
+	vfw_info "vnetfw: $workers workers, EAL --lcores $VNETFW_LCORES ($NCPU CPUs), $workers rx/tx queues per port, steered by $steer"
 # Apps interleaved within each repetition: slow drifts of a shared
 # machine's load hit every app alike, which keeps the ratios honest.
 for ((rep = 1; rep <= reps; rep++)); do
@@ -787,8 +845,11 @@ doc = {
         "lcores": "-l 0,1: main lcore 0, one worker (lcore 1)" if workers == 1 else
                   "testpmd, l3fwd: one worker as with --workers 1; vnetfw: --lcores $VNETFW_LCORES "
                   "(lcore@CPU: main lcore 0, workers 1..%d), %d rx/tx queues per port, "
-                  "rx queue Q replays the flows of symmetric-key RSS (Toeplitz over the IPv4 "
-                  "addresses, RETA round robin) would put on Q" % (workers, workers),
+                  "rx queue Q replays the flows that " % (workers, workers) +
+                  ("symmetric-key RSS (Toeplitz over the IPv4 addresses, RETA round robin) "
+                   "would put on Q" if "$steer" == "rss" else
+                   "worker Q owns (vnetfw's dispatch hash; an emulated bound)"),
+        "steer": "$steer" if workers > 1 else None,
         "ports": "net_pcap rx_pcap=...,infinite_rx=1 on both ports, no tx_pcap (the PMD drops tx)",
         "packets": "telemetry /ethdev/stats: opackets (forwarded) and ipackets of ports 0+1 over the window",
         "mpps_per_core": "forwarded packets / on-CPU time of the worker thread (schedstat)" if workers == 1 else
@@ -844,7 +905,9 @@ if workers == 1:
     print("thread's CPU time (the figure to compare); Mpps: per wall-clock second; worker:")
     print("its CPU share in the window (less than 100% when other load shares the core).")
 else:
-    print("testpmd and l3fwd: one worker core; vnetfw: %d workers (EAL --lcores $VNETFW_LCORES)." % workers)
+    print("testpmd and l3fwd: one worker core; vnetfw: %d workers (EAL --lcores $VNETFW_LCORES)," % workers)
+    print("rx queues fed as %s." % ("RSS with vnetfw's symmetric key would" if "$steer" == "rss" else
+          "vnetfw's dispatch would (--steer owner: no hand-off, not what a NIC does)"))
     print("Mpps/core: forwarded packets per second of CPU time of the worker threads,")
     print("summed (the figure to compare); Mpps: per wall-clock second; worker: the")
     print("workers' CPU shares in the window, summed (up to %d00%%). Of rx for another" % workers)
