@@ -11,7 +11,8 @@
 #             ASan+UBSan), every fuzz target for 10 s; only when clang is
 #             installed or installable (Debian's clang, libclang-rt-14-dev)
 #   6. bench: smoke runs of vnetfw-bench --quick and scripts/bench-rig.sh
-#             --quick (they must run and forward; figures are not judged)
+#             --quick, once more with --workers 2 (they must run and
+#             forward; figures are not judged)
 #   7. asan:  build-asan with -Db_sanitize=address,undefined; unit, pcap
 #             and netns again against it
 # Closes with "N passed, M failed" (unit tests and e2e scenarios) and exits
@@ -42,7 +43,7 @@ while (($#)); do
 		;;
 	--no-setup) do_setup=0 ;;
 	-h | --help)
-		sed -n '4,21s/^# \{0,1\}//p' "$0"
+		sed -n '4,/^set -euo/s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*) vfw_die "unknown option: $1 (try --help)" ;;
@@ -196,7 +197,8 @@ suite_fuzz() {
 # Smoke runs of the benchmarks, so that they never rot (figures are not
 # judged: each must run and forward): vnetfw-bench --quick (every profile,
 # small tables, seconds) and scripts/bench-rig.sh --quick (testpmd io,
-# l3fwd-acl built from dpdk-doc's sources, vnetfw route and full).
+# l3fwd-acl built from dpdk-doc's sources, vnetfw route and full), then
+# vnetfw route and full with 2 workers, which must also hand packets over.
 bench_smoke() {
 	local json=$LOGDIR/bench.json
 	"$BUILD/app/vnetfw-bench/vnetfw-bench" --no-huge -m 2048 --no-pci -l 1 \
@@ -217,7 +219,7 @@ PY
 
 suite_bench() {
 	local ok=0 fail=0
-	vfw_info "bench: vnetfw-bench --quick, scripts/bench-rig.sh --quick"
+	vfw_info "bench: vnetfw-bench --quick, scripts/bench-rig.sh --quick (1 and 2 workers)"
 	if run_logged "$LOGDIR/bench-micro.log" bench_smoke; then
 		ok=$((ok + 1))
 	else
@@ -229,6 +231,19 @@ suite_bench() {
 		ok=$((ok + 1))
 	else
 		vfw_fail "bench: scripts/bench-rig.sh --quick (log $LOGDIR/bench-rig.log)"
+		fail=$((fail + 1))
+	fi
+	# vnetfw with 2 workers: must forward, and hand packets to each other
+	if run_logged "$LOGDIR/bench-rig-w2.log" env VNETFW_BUILD="$BUILD" \
+		"$VFW_ROOT/scripts/bench-rig.sh" --quick --apps route,full --workers 2 \
+		--json "$LOGDIR/bench-rig-w2.json" &&
+		"$VFW_PYTHON" -c 'import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+sys.exit(0 if len(r) == 2 and all(e.get("workers") == 2 and e["handoff"]["out"] > 0 for e in r) else 1)' \
+			"$LOGDIR/bench-rig-w2.json"; then
+		ok=$((ok + 1))
+	else
+		vfw_fail "bench: scripts/bench-rig.sh --quick --workers 2 (log $LOGDIR/bench-rig-w2.log)"
 		fail=$((fail + 1))
 	fi
 	record bench "$ok" "$fail"
