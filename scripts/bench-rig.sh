@@ -388,9 +388,10 @@ if ((workers > 1 && need_vnetfw)); then
 	fi
 fi
 # net_pcap infinite_rx keeps the whole pcap in mbufs of the app's pool.
-# vnetfw sizes its pool from its queues (~9.8k mbufs with one worker).
-if ((2 * flows > 8000)); then
-	vfw_warn "2 x $flows packets may not fit vnetfw's mbuf pool (~9.8k with one worker)"
+# vnetfw's pool has at least 32767 mbufs; the queues, rings and caches
+# take about 10k of them with one worker.
+if ((2 * flows > 20000)); then
+	vfw_warn "2 x $flows packets may not fit vnetfw's mbuf pool (32767, ~10k of them for its queues)"
 fi
 
 # --- 3. memory -------------------------------------------------------------
