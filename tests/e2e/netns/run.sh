@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Run the netns scenarios (scenarios/*.sh), each in its own namespaces.
-# Usage: tests/e2e/netns/run.sh [-k SUBSTR]... [--list]
+# Usage: tests/e2e/netns/run.sh [-k SUBSTR]... [--skip NAME]... [--list]
 # The binary comes from $VNETFW_BUILD (default build/). Closes with
 # "netns: N passed, M failed, K skipped"; exits 1 when a scenario failed.
 # A scenario exits 0 (pass), 77 (skip: feature not in this binary) or else.
@@ -12,11 +12,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../../scripts/lib/common.sh"
 
 select=()
+skip=()
 list=0
 label=netns
 while (($#)); do
 	case $1 in
 	-k) select+=("$2"); shift ;;
+	--skip) skip+=("$2"); shift ;;
 	--list) list=1 ;;
 	--label) label=$2; shift ;;
 	-h | --help) sed -n '4,7s/^# //p' "$0"; exit 0 ;;
@@ -29,6 +31,7 @@ scenarios=()
 for f in "$HERE"/scenarios/*.sh; do
 	[[ $f == *.inc.sh ]] && continue
 	name=$(basename "$f" .sh)
+	for k in "${skip[@]}"; do [[ $name == "$k" ]] && continue 2; done
 	if ((${#select[@]})); then
 		keep=0
 		for k in "${select[@]}"; do [[ $name == *"$k"* ]] && keep=1; done
