@@ -71,7 +71,11 @@ struct vfw_session {
 	uint32_t generation;        /**< policy generation that allowed it */
 	uint16_t snat_pool;         /**< NAT pool id when VFW_SF_SNAT */
 	uint16_t nat_rule;          /**< SNAT/DNAT rule index (counters) */
-	uint64_t created;
+	uint32_t nh_hint[2];        /**< per direction, the owner's: 0 at
+				     *   creation, then whatever it keeps
+				     *   (the worker: 1 + the next hop that
+				     *   forwarded that direction, see
+				     *   lib/dataplane) */
 	/* --- second cache line --- */
 	struct vfw_flow_key reply;  /**< a reply as it arrives (post-NAT) */
 	uint64_t expire;            /**< tick when it times out */
@@ -159,6 +163,13 @@ unsigned int vfw_ct_age(struct vfw_ct *ct, uint64_t now, unsigned int budget);
 
 /** Sessions removed by vfw_ct_create_session() to take over a key. */
 uint64_t vfw_ct_replaced(const struct vfw_ct *ct);
+
+/**
+ * Sessions removed so far, by any path (aging, delete, replacement). A
+ * caller that holds session indices across calls sees from a change that
+ * an index may now name another session.
+ */
+uint64_t vfw_ct_removed(const struct vfw_ct *ct);
 
 /** Sessions in use, and per-state counts (array of VFW_CT_STATE_MAX). */
 uint32_t vfw_ct_count(const struct vfw_ct *ct);

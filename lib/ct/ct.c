@@ -147,6 +147,7 @@ ct_remove(struct vfw_ct *ct, uint32_t idx)
 	ct_set_state(ct, s, VFW_CT_FREE);
 	s->expire = CT_EXPIRE_NEVER;
 	ct->free_stack[ct->n_free++] = idx;
+	ct->removed++;
 }
 
 /*
@@ -271,7 +272,8 @@ vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 	s->expire = now + ct->tmo[st];
 	s->packets[0] = 1;
 	s->packets[1] = 0;
-	s->created = now;
+	s->nh_hint[0] = 0;
+	s->nh_hint[1] = 0;
 	ct_set_state(ct, s, (enum vfw_ct_state)st);
 	return (int)idx;
 }
@@ -319,6 +321,12 @@ uint64_t
 vfw_ct_replaced(const struct vfw_ct *ct)
 {
 	return ct->replaced;
+}
+
+uint64_t
+vfw_ct_removed(const struct vfw_ct *ct)
+{
+	return ct->removed;
 }
 
 uint32_t

@@ -204,6 +204,7 @@ struct vfw_ct {
 	uint32_t age_cursor;   /**< next slot vfw_ct_age() examines */
 	uint32_t by_state[VFW_CT_STATE_MAX];
 	uint64_t replaced;     /**< closing sessions retired by a new SYN */
+	uint64_t removed;      /**< sessions removed, any path */
 	uint64_t hz;
 	vfw_ct_release_cb release_cb;
 	void *release_arg;

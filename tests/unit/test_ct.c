@@ -257,7 +257,8 @@ test_create_lookup(void **state)
 	assert_int_equal(s->dir, VFW_DIR_OUT);
 	assert_int_equal(s->flags, 0);
 	assert_int_equal(s->fin_seen, 0);
-	assert_int_equal(s->created, 1000);
+	assert_int_equal(s->nh_hint[0], 0);
+	assert_int_equal(s->nh_hint[1], 0);
 	assert_int_equal(s->expire, 1000 + SEC(30));
 	assert_int_equal(s->packets[0], 1);
 	assert_int_equal(s->packets[1], 0);
@@ -357,6 +358,7 @@ test_full(void **state)
 	vfw_ct_delete(ct, 2);
 	vfw_ct_delete(ct, 1000);
 	assert_int_equal(vfw_ct_count(ct), 3);
+	assert_int_equal(vfw_ct_removed(ct), 1);
 	assert_int_equal(vfw_ct_create_session(ct, &o[4], &r[4], VFW_DIR_OUT,
 					       0, 10), 2);
 	assert_int_equal(vfw_ct_create_session(ct, &o[5], &r[5], VFW_DIR_OUT,
@@ -365,6 +367,7 @@ test_full(void **state)
 	/* ...and after aging. */
 	assert_int_equal(vfw_ct_age(ct, SEC(300) + 10, 4), 4);
 	assert_int_equal(vfw_ct_count(ct), 0);
+	assert_int_equal(vfw_ct_removed(ct), 5);
 	for (i = 4; i < 8; i++)
 		assert_true(vfw_ct_create_session(ct, &o[i], &r[i],
 						  VFW_DIR_OUT, 0, SEC(301)) >= 0);
@@ -726,6 +729,7 @@ test_replace_closed(void **state)
 					       F_SYN, 50), -EEXIST);
 	assert_int_equal(rec.n, 0);
 	assert_int_equal(vfw_ct_replaced(ct), 0);
+	assert_int_equal(vfw_ct_removed(ct), 0);
 	assert_int_equal(vfw_ct_count(ct), 1);
 	assert_int_equal(lookup1(ct, &d_o), -1);
 	assert_int_equal(lookup1(ct, &dn_r), a << 1 | 1);
@@ -752,6 +756,7 @@ test_replace_closed(void **state)
 	assert_int_equal(rec.idx[0], (uint32_t)a);
 	assert_memory_equal(&rec.orig[0], &dn_o, sizeof(dn_o));
 	assert_int_equal(vfw_ct_replaced(ct), 1);
+	assert_int_equal(vfw_ct_removed(ct), 1);
 	assert_int_equal(vfw_ct_count(ct), 1);
 	assert_int_equal(lookup1(ct, &dn_o), -1);
 	assert_int_equal(lookup1(ct, &d_o), b << 1);
@@ -771,6 +776,7 @@ test_replace_closed(void **state)
 	assert_int_equal(rec.n, 2);
 	assert_int_equal(rec.idx[1], (uint32_t)b);
 	assert_int_equal(vfw_ct_replaced(ct), 2);
+	assert_int_equal(vfw_ct_removed(ct), 2);
 	assert_int_equal(vfw_ct_count(ct), 1);
 	assert_int_equal(lookup1(ct, &d_o), -1);
 	assert_int_equal(lookup1(ct, &dn_r), a << 1 | 1);
