@@ -93,6 +93,31 @@ void vfw_route_lookup_bulk(const struct vfw_route_table *rt,
 			   const uint32_t *dst_host,
 			   const struct vfw_nexthop **nh, unsigned int n);
 
+/**
+ * Identity of a table: different for every table built in the process
+ * (never 0), the same for generations that share one. Next hops are an
+ * array (vfw_route_nh()), and an index into it keeps its meaning as long
+ * as the identity does.
+ */
+uint64_t vfw_route_table_id(const struct vfw_route_table *rt);
+
+/* What the per-packet path reads of a table; route.c lays its table out
+ * so. */
+struct vfw_route_table_hot_ {
+	const void *fib;
+	const struct vfw_nexthop *nh;
+};
+
+/**
+ * Next hop i of rt's array: what vfw_route_lookup_bulk() returns points
+ * into it (so its index is nh - vfw_route_nh(rt, 0)).
+ */
+static inline const struct vfw_nexthop *
+vfw_route_nh(const struct vfw_route_table *rt, uint32_t i)
+{
+	return &((const struct vfw_route_table_hot_ *)(const void *)rt)->nh[i];
+}
+
 /** Number of entries (user + system), and entry i for display/counters. */
 unsigned int vfw_route_count(const struct vfw_route_table *rt);
 const struct vfw_route_entry *vfw_route_get(const struct vfw_route_table *rt,

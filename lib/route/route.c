@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,11 @@
 #define ROUTE_FIB_NAME_MAX 20
 
 struct vfw_route_table {
-	/* Read by workers, first so they share a cache line. */
+	/* Read by workers, first so they share a cache line; the first two
+	 * as struct vfw_route_table_hot_ (route.h) lays them out. */
 	struct rte_fib *fib;
 	const struct vfw_nexthop *nh;
+	uint64_t id;                     /* vfw_route_table_id() */
 	/* Control plane only. */
 	struct vfw_nexthop *nh_mem;      /* same as nh, writable */
 	struct vfw_route_entry *ent;     /* plain heap: never read by workers */
@@ -54,8 +57,16 @@ struct vfw_route_table {
 	char fib_name[ROUTE_FIB_NAME_MAX];
 };
 
+_Static_assert(offsetof(struct vfw_route_table, fib) ==
+	       offsetof(struct vfw_route_table_hot_, fib) &&
+	       offsetof(struct vfw_route_table, nh) ==
+	       offsetof(struct vfw_route_table_hot_, nh),
+	       "struct vfw_route_table starts as struct vfw_route_table_hot_");
+
 /* Sequence number that makes fib names unique within the process. */
 static uint32_t route_fib_seq;
+/* Source of table identities (tables are built by one thread at a time). */
+static uint64_t route_table_seq;
 
 static inline uint32_t
 depth_mask(uint8_t len)
@@ -610,6 +621,7 @@ vfw_route_table_build(const struct vfw_config *cfg, const char *name,
 		goto nomem;
 	rt->nh = rt->nh_mem;
 	rt->refs = 1;
+	rt->id = __atomic_add_fetch(&route_table_seq, 1, __ATOMIC_RELAXED);
 
 	n_sys = add_system_routes(cfg, rt->ent);
 	for (i = 0; i < cfg->n_routes; i++)
@@ -734,6 +746,12 @@ vfw_route_lookup_bulk(const struct vfw_route_table *rt,
 		nh += k;
 		n -= k;
 	}
+}
+
+uint64_t
+vfw_route_table_id(const struct vfw_route_table *rt)
+{
+	return rt->id;
 }
 
 unsigned int
