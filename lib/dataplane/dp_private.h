@@ -85,6 +85,12 @@ struct vfw_worker {
 	uint64_t reeval_gen;
 	uint32_t reeval_cursor;
 	bool reeval_active;
+	/* next-hop hints kept in sessions (worker.c, route_and_tx()): valid
+	 * for route table hint_rt; while hint_sweep, only below hint_cursor
+	 * (the sweep clears those of an older table) */
+	uint64_t hint_rt;
+	uint32_t hint_cursor;
+	bool hint_sweep;
 
 	/* appliance-generated ICMP errors (slow path of the route stage) */
 	struct vfw_token_bucket icmp_tb;

@@ -229,6 +229,125 @@ neigh_cache_idx(uint32_t ip_be)
 }
 _Static_assert(VFW_NEIGH_CACHE == 256, "neigh_cache_idx() takes 8 bits");
 
+/*
+ * Next-hop hints. A session's packets of one direction all leave with the
+ * same (post-NAT) destination, so the worker keeps in the session, per
+ * direction, 1 + the index of the next hop the route lookup gave
+ * (vfw_session.nh_hint); later packets take it instead of a lookup. A
+ * hint holds for the route table it came from (w->hint_rt): when a
+ * generation brings another table, the housekeeping sweep clears every
+ * session's hints, and until it is through only hints below its cursor
+ * are read or written. meta->session carries the handle (conntrack hit
+ * word) of the session a packet matched from the session stages to
+ * routing, or VFW_NO_SESSION: a flow's first packet, which made its
+ * session, is routed by lookup, and its next packet leaves the hint.
+ */
+#define VFW_NO_SESSION UINT32_MAX
+#define VFW_HINT_SWEEP_BUSY 64
+#define VFW_HINT_SWEEP_IDLE 1024
+
+/*
+ * Handles below this limit may have their hints read and written: the
+ * handle is index << 1 | direction, so "index below the sweep's cursor" is
+ * one compare, and VFW_NO_SESSION is never below it.
+ */
+static inline uint32_t
+hint_limit(const struct vfw_worker *w, bool hinted)
+{
+	if (!hinted)
+		return 0;
+	return w->hint_sweep ? w->hint_cursor << 1 : VFW_NO_SESSION;
+}
+
+static void
+hint_sweep_step(struct vfw_worker *w, unsigned int budget)
+{
+	uint32_t cap = vfw_ct_capacity(w->ct);
+	uint32_t end = w->hint_cursor + RTE_MIN(budget, cap - w->hint_cursor);
+	uint32_t i;
+
+	for (i = w->hint_cursor; i < end; i++) {
+		struct vfw_session *s = vfw_ct_session(w->ct, i);
+
+		s->nh_hint[0] = 0;
+		s->nh_hint[1] = 0;
+	}
+	w->hint_cursor = end;
+	if (end == cap)
+		w->hint_sweep = false;
+}
+
+/* The route table of a new generation: hints of another table go. */
+static void
+hint_table(struct vfw_worker *w, const struct vfw_route_table *rt)
+{
+	uint64_t id = vfw_route_table_id(rt);
+
+	if (id == w->hint_rt)
+		return;
+	/* before the first table no hint was ever written */
+	if (w->hint_rt != 0) {
+		w->hint_sweep = true;
+		w->hint_cursor = 0;
+	}
+	w->hint_rt = id;
+}
+
+/*
+ * Next hops of n packets: from their sessions' hints when hinted (the
+ * caller vouches that every packet's meta->session names the session it
+ * was judged by, or is VFW_NO_SESSION), by route lookup for the rest,
+ * whose results then become hints.
+ */
+static inline void
+next_hops(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
+	  unsigned int n, bool hinted, const struct vfw_nexthop **nh)
+{
+	struct vfw_session *sess = vfw_ct_session(w->ct, 0);
+	const struct vfw_nexthop *base = vfw_route_nh(p->rt, 0);
+	const struct vfw_nexthop *got[VFW_BURST];
+	uint32_t lim = hint_limit(w, hinted), dst[VFW_BURST];
+	uint8_t look[VFW_BURST];
+	unsigned int i, k, nlook = 0, nleave = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct vfw_pkt_meta *meta = vfw_pkt_meta(pkts[i]);
+		uint32_t sh = meta->session;
+
+		if (likely(sh < lim)) {
+			uint32_t hint = sess[VFW_CT_HIT_IDX(sh)].nh_hint[VFW_CT_HIT_DIR(sh)];
+
+			if (likely(hint != 0)) {
+				nh[i] = &base[hint - 1];
+				continue;
+			}
+			nleave++;
+		}
+		look[nlook] = (uint8_t)i;
+		dst[nlook++] = rte_be_to_cpu_32(meta->key.dst[0]);
+	}
+	if (nlook == n) {
+		/* nothing hinted (new flows, the first packets after a
+		 * table change): the lookup fills nh in place */
+		vfw_route_lookup_bulk(p->rt, dst, nh, n);
+	} else if (nlook != 0) {
+		vfw_route_lookup_bulk(p->rt, dst, got, nlook);
+		for (k = 0; k < nlook; k++)
+			nh[look[k]] = got[k];
+	}
+	/* the lookups of sessions without a hint leave one */
+	for (k = 0; nleave != 0 && k < nlook; k++) {
+		uint32_t sh = vfw_pkt_meta(pkts[look[k]])->session;
+		const struct vfw_nexthop *h = nh[look[k]];
+
+		if (sh < lim && h != NULL) {
+			sess[VFW_CT_HIT_IDX(sh)].nh_hint[VFW_CT_HIT_DIR(sh)] =
+				(uint32_t)(h - base) + 1;
+			nleave--;
+		}
+	}
+}
+
 /* The route stage for the packets its slow branches make (errors,
  * fragments): an out-of-line entry, so that the stage itself stays inlined
  * in process_chunk() although it reaches itself through these. */
@@ -350,9 +469,9 @@ memo_mac(struct mac_memo *memo, const struct vfw_neigh_table *neigh,
  */
 static __rte_always_inline void
 route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
-	     struct rte_mbuf **pkts, unsigned int n)
+	     struct rte_mbuf **pkts, unsigned int n, bool hinted)
 {
-	uint32_t dst[VFW_BURST], find_ip[VFW_BURST];
+	uint32_t find_ip[VFW_BURST];
 	const struct vfw_nexthop *nh[VFW_BURST];
 	struct rte_mbuf *find_pkt[VFW_BURST];
 	int32_t found[VFW_BURST];
@@ -365,9 +484,7 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 
 	if (n == 0)
 		return;
-	for (i = 0; i < n; i++)
-		dst[i] = rte_be_to_cpu_32(vfw_pkt_meta(pkts[i])->key.dst[0]);
-	vfw_route_lookup_bulk(p->rt, dst, nh, n);
+	next_hops(w, p, pkts, n, hinted, nh);
 	/*
 	 * With many routes, next hops and their counters are cold and each
 	 * depends on the lookup: start all the misses before using any.
@@ -460,7 +577,7 @@ static __rte_noinline void
 route_and_tx_slow(struct vfw_worker *w, struct vfw_policy *p,
 		  struct rte_mbuf **pkts, unsigned int n)
 {
-	route_and_tx(w, p, pkts, n);
+	route_and_tx(w, p, pkts, n, false);
 }
 
 /* ---------------- packets of known sessions ---------------- */
@@ -492,6 +609,7 @@ session_packet(struct vfw_worker *w, struct rte_mbuf *m,
 		return SP_DROPPED;
 	}
 	w->stats.ev[VFW_EV_CT_HIT]++;
+	meta->session = (uint32_t)hit;
 	s = vfw_ct_session(w->ct, idx);
 	if (unlikely((meta->flags & (VFW_PF_FRAG | VFW_PF_FRAG_LATER)) ==
 		     VFW_PF_FRAG) &&
@@ -937,6 +1055,7 @@ process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 	const struct vfw_flow_key *keys[VFW_BURST];
 	int32_t hits[VFW_BURST];
 	unsigned int i, nct = 0, nm = 0, nf = 0, nlate = 0;
+	uint64_t removed = vfw_ct_removed(w->ct);
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -947,6 +1066,7 @@ process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		meta->session = VFW_NO_SESSION;
 		if (!(meta->flags & VFW_PF_HANDOFF)) {
 			why = vfw_pkt_parse(m, meta);
 			if (unlikely(why != VFW_DROP_NONE)) {
@@ -1028,7 +1148,9 @@ process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 		new_flows(w, p, miss, nm, now, fwd, &nf);
 	if (unlikely(nlate != 0))
 		late_fragments(w, late, nlate, now, fwd, &nf);
-	route_and_tx(w, p, fwd, nf);
+	/* A session removed in this chunk may have made way for another
+	 * under the same index: then no handle here is trusted for hints. */
+	route_and_tx(w, p, fwd, nf, vfw_ct_removed(w->ct) == removed);
 }
 
 uint16_t
@@ -1042,6 +1164,7 @@ vfw_dp_process(struct vfw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	if (unlikely(p->generation != w->seen_gen)) {
 		vfw_ct_set_params(w->ct, p->cfg->conntrack.tcp_loose,
 				  &p->cfg->conntrack.timeouts);
+		hint_table(w, p->rt);
 		w->seen_gen = p->generation;
 	}
 	while (done < n) {
@@ -1200,6 +1323,8 @@ vfw_dp_housekeeping(struct vfw_worker *w, uint64_t now)
 	mailbox(w);
 	if (unlikely(w->reeval_active))
 		reevaluate_step(w, vfw_policy_acquire(w->pm));
+	if (unlikely(w->hint_sweep))
+		hint_sweep_step(w, w->idle ? VFW_HINT_SWEEP_IDLE : VFW_HINT_SWEEP_BUSY);
 	w->stats.ev[VFW_EV_CT_EXPIRED] += vfw_ct_age(w->ct, now, w->idle ?
 						     VFW_AGE_BUDGET_IDLE : VFW_AGE_BUDGET_BUSY);
 }

@@ -796,6 +796,261 @@ test_rcu_stress(void **state)
 	assert_int_equal(rule_hits(next, "probe"), probes + 2 * N_PROBE);
 }
 
+/* ---- next-hop hints (single lcore) ---- */
+
+/*
+ * A session's packets take the next hop their session remembers (the hint)
+ * instead of a route lookup, as long as the route table is the one the
+ * hint came from. Flows to 10.240.1.10 are routed by a user route to a
+ * VirtualAppliance next hop; generations move that route between two
+ * appliances and shift its index with a decoy route before it (another
+ * table: every hint goes), or change only a rule (the same table, shared:
+ * hints stay). Every packet must leave with the MAC of
+ * the appliance the generation in force names, before, during and after
+ * the sweep that clears old hints, and the route counters must count each
+ * packet once.
+ */
+#define H_FLOWS 96
+#define H_APPL_A 0x10
+#define H_APPL_B 0x11
+
+static struct {
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *qsv;
+	struct vfw_neigh_table *neigh;
+	struct vfw_nat_pools *pools;
+	struct vfw_policy_mgr *pm;
+	struct vfw_dp *dp;
+	struct vfw_worker *w;
+	uint8_t tmpl[H_FLOWS][FRAME] __rte_aligned(8);
+	unsigned int tx, bad, mac_seen[256];
+} H;
+
+static struct vfw_config *
+hint_config(uint8_t appl, unsigned int extra_rule, bool decoy)
+{
+	struct vfw_errors errs;
+	struct vfw_config *cfg;
+	size_t len = 0, cap = 4096;
+	char *y = malloc(cap);
+
+	if (y == NULL)
+		abort();
+	y = appendf(y, &len, &cap,
+		"ports:\n"
+		"  vnet: {device: h0, address: 10.0.1.4/24, gateway: 10.0.1.1, mac: \"02:00:00:00:aa:01\"}\n"
+		"  cluster: {device: h1, address: 10.240.0.4/16, mac: \"02:00:00:00:aa:02\"}\n"
+		"vnet_prefixes: [10.0.0.0/8]\n"
+		"neighbors:\n"
+		"  - {address: 10.0.1.1, mac: \"02:00:00:00:bb:01\"}\n"
+		"  - {address: 10.240.0.16, mac: \"02:00:00:00:bb:%02x\"}\n"
+		"  - {address: 10.240.0.17, mac: \"02:00:00:00:bb:%02x\"}\n"
+		"conntrack: {max_sessions: 4096}\n"
+		"security_rules:\n"
+		"  - {name: web, priority: 100, direction: inbound, access: allow,"
+		" protocol: udp, source: [any], destination: [10.240.1.0/24]}\n",
+		H_APPL_A, H_APPL_B);
+	if (extra_rule)
+		y = appendf(y, &len, &cap,
+			"  - {name: extra%u, priority: 200, direction: inbound, access: deny,"
+			" protocol: tcp, source: [172.16.0.0/16], destination: [any]}\n",
+			extra_rule);
+	y = appendf(y, &len, &cap, "routes:\n");
+	/* a route before pods moves pods' index: a stale hint would name
+	 * the decoy, whose next hop is the other appliance */
+	if (decoy)
+		y = appendf(y, &len, &cap,
+			"  - {name: decoy, prefix: 10.99.0.0/16, next_hop_type: VirtualAppliance,"
+			" next_hop: 10.240.0.%u}\n", appl == H_APPL_A ? 17 : 16);
+	y = appendf(y, &len, &cap,
+		"  - {name: pods, prefix: 10.240.1.0/24, next_hop_type: VirtualAppliance,"
+		" next_hop: 10.240.0.%u}\n", appl == H_APPL_A ? 16 : 17);
+	vfw_errors_init(&errs);
+	cfg = vfw_config_load_string(y, strlen(y), "<hints>", &errs);
+	if (cfg == NULL)
+		fprintf(stderr, "config: %s\n", errs.n ? errs.msg[0] : "?");
+	vfw_errors_free(&errs);
+	free(y);
+	return cfg;
+}
+
+static void
+hint_collect(void *arg, uint8_t role, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t i;
+
+	(void)arg;
+	for (i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eth =
+			rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
+
+		if (role != VFW_PORT_CLUSTER)
+			H.bad++;
+		H.mac_seen[eth->dst_addr.addr_bytes[5]]++;
+		H.tx++;
+		rte_pktmbuf_free(pkts[i]);
+	}
+}
+
+/* Publish the generation of cfg and let the (single, in-line) worker
+ * adopt it: it reports a quiescent state while the grace period runs. */
+static struct vfw_policy *
+hint_publish(struct vfw_config *cfg)
+{
+	struct vfw_errors errs;
+	struct vfw_policy *p;
+	uint64_t deadline = rte_get_tsc_cycles() + 30 * rte_get_tsc_hz();
+
+	assert_non_null(cfg);
+	vfw_errors_init(&errs);
+	p = vfw_policy_build(H.pm, cfg, &errs);
+	vfw_errors_free(&errs);
+	vfw_config_free(cfg);
+	assert_non_null(p);
+	assert_int_equal(vfw_policy_publish(H.pm, p), 0);
+	while (vfw_policy_poll(H.pm) == 0) {
+		rte_rcu_qsbr_quiescent(H.qsv, 0);
+		if (rte_get_tsc_cycles() > deadline)
+			fail_msg("a grace period did not end in 30 s");
+	}
+	return p;
+}
+
+/* Every flow once, in bursts; all must leave for appliance `appl`. */
+static void
+hint_round(uint8_t appl)
+{
+	struct rte_mbuf *m[32];
+	unsigned int f = 0, i, k;
+
+	memset(H.mac_seen, 0, sizeof(H.mac_seen));
+	H.tx = 0;
+	while (f < H_FLOWS) {
+		k = RTE_MIN(32u, H_FLOWS - f);
+		assert_int_equal(rte_pktmbuf_alloc_bulk(H.pool, m, k), 0);
+		for (i = 0; i < k; i++) {
+			memcpy(rte_pktmbuf_mtod(m[i], void *), H.tmpl[f + i], FRAME);
+			m[i]->data_len = m[i]->pkt_len = FRAME;
+			m[i]->port = VFW_PORT_VNET;
+		}
+		vfw_dp_process(H.w, m, (uint16_t)k, rte_rdtsc());
+		rte_rcu_qsbr_quiescent(H.qsv, 0);
+		f += k;
+	}
+	assert_int_equal(H.bad, 0);
+	assert_int_equal(H.tx, H_FLOWS);
+	assert_int_equal(H.mac_seen[appl], H_FLOWS);
+}
+
+static uint64_t
+pods_route_hits(const struct vfw_policy *p)
+{
+	unsigned int i, n = vfw_route_count(p->rt);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(vfw_route_get(p->rt, i)->name, "pods") == 0)
+			return vfw_policy_route_hits(p, i);
+	fail_msg("no route pods");
+	return 0;
+}
+
+static void
+test_next_hop_hints(void **state)
+{
+	struct vfw_dp_params dpp;
+	struct vfw_config *cfg;
+	struct vfw_policy *p;
+	unsigned int r, i;
+
+	(void)state;
+	memset(&H, 0, sizeof(H));
+	H.pool = rte_pktmbuf_pool_create("hints", 1023, 32, VFW_MBUF_PRIV_SIZE,
+					 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(H.pool);
+	H.qsv = rte_zmalloc("hqsv", rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
+	assert_non_null(H.qsv);
+	assert_int_equal(rte_rcu_qsbr_init(H.qsv, 1), 0);
+	H.neigh = vfw_neigh_create("hneigh", 64, SOCKET_ID_ANY, H.qsv);
+	H.pools = vfw_nat_pools_create(1, SOCKET_ID_ANY);
+	H.pm = vfw_policy_mgr_create(1, H.qsv, H.neigh, H.pools);
+	assert_non_null(H.neigh);
+	assert_non_null(H.pools);
+	assert_non_null(H.pm);
+	cfg = hint_config(H_APPL_A, 0, false);
+	assert_non_null(cfg);
+	for (r = 0; r < cfg->n_neighbors; r++)
+		assert_int_equal(vfw_neigh_add_static(H.neigh,
+			(uint8_t)RTE_MAX(vfw_route_port_of(cfg,
+				cfg->neighbors[r].address.v4), 0),
+			cfg->neighbors[r].address.v4, &cfg->neighbors[r].mac), 0);
+	memset(&dpp, 0, sizeof(dpp));
+	dpp.n_workers = 1;
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		dpp.ports[r].port_id = (uint16_t)r;
+		dpp.ports[r].mac = port_mac[r];
+		dpp.ports[r].ip = cfg->ports[r].address.ip.v4;
+		dpp.ports[r].n_rxq = dpp.ports[r].n_txq = 1;
+	}
+	dpp.pm = H.pm;
+	dpp.neigh = H.neigh;
+	dpp.pools = H.pools;
+	dpp.pool = H.pool;
+	dpp.cfg = cfg;
+	dpp.socket = SOCKET_ID_ANY;
+	dpp.hz = rte_get_tsc_hz();
+	H.dp = vfw_dp_create(&dpp);
+	assert_non_null(H.dp);
+	H.w = vfw_dp_worker(H.dp, 0);
+	vfw_dp_set_tx_hook(H.w, hint_collect, NULL);
+	for (i = 0; i < H_FLOWS; i++)
+		build_frame(H.tmpl[i], 10u << 24 | 1u << 8 | 50, SERVER,
+			    (uint16_t)(3000 + i), 53);
+	rte_rcu_qsbr_thread_register(H.qsv, 0);
+	rte_rcu_qsbr_thread_online(H.qsv, 0);
+	p = hint_publish(cfg);
+
+	/* first packets (sessions, hints), then hinted ones */
+	hint_round(H_APPL_A);
+	hint_round(H_APPL_A);
+	assert_int_equal(pods_route_hits(p), 2 * H_FLOWS);
+
+	/* The route moves: another table. Before any sweep, during a
+	 * partial one, and after a complete one. */
+	p = hint_publish(hint_config(H_APPL_B, 0, true));
+	hint_round(H_APPL_B);
+	/* part of the sweep (a busy worker's share: 64 of 4096 sessions) */
+	vfw_dp_housekeeping(H.w, rte_rdtsc());
+	hint_round(H_APPL_B);
+	hint_round(H_APPL_B);
+	for (i = 0; i < 100; i++)
+		vfw_dp_housekeeping(H.w, rte_rdtsc());
+	hint_round(H_APPL_B);
+	hint_round(H_APPL_B);
+
+	/* A rule change shares the table: hints stay, and still hold. */
+	p = hint_publish(hint_config(H_APPL_B, 1, true));
+	hint_round(H_APPL_B);
+	/* counters carried over by name: every packet counted once */
+	assert_int_equal(pods_route_hits(p), 8 * H_FLOWS);
+
+	/* Back, with the sweep in progress for a while. */
+	p = hint_publish(hint_config(H_APPL_A, 1, false));
+	for (i = 0; i < 4; i++) {
+		hint_round(H_APPL_A);
+		vfw_dp_housekeeping(H.w, rte_rdtsc());
+	}
+	assert_int_equal(pods_route_hits(p), 12 * H_FLOWS);
+
+	rte_rcu_qsbr_thread_offline(H.qsv, 0);
+	rte_rcu_qsbr_thread_unregister(H.qsv, 0);
+	vfw_dp_free(H.dp);
+	vfw_policy_mgr_free(H.pm);
+	vfw_nat_pools_free(H.pools);
+	vfw_neigh_free(H.neigh);
+	rte_free(H.qsv);
+	rte_mempool_free(H.pool);
+}
+
 /*
  * Build the --lcores argument: lcores 0..2 all floating over the CPUs this
  * process may use, so that the test runs on a machine with fewer than three
@@ -834,6 +1089,7 @@ main(void)
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rcu_stress, setup, teardown),
+		cmocka_unit_test(test_next_hop_hints),
 	};
 	int rc;
 
