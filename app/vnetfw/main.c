@@ -55,24 +55,6 @@ on_hup(int sig)
 	reload = 1;
 }
 
-/* Append s as the body of a JSON string (without the quotes). */
-static void
-json_escape(FILE *f, const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-}
-
 /*
  * SIGHUP: read the config file again and apply it as a control client's
  * "apply" would: validated, published atomically, acknowledged once every
@@ -106,9 +88,9 @@ reload_config(struct vfw_app *app)
 	f = open_memstream(&line, &llen);
 	out = open_memstream(&reply, &rlen);
 	if (f != NULL && out != NULL) {
-		fputs("{\"cmd\":\"apply\",\"config\":\"", f);
-		json_escape(f, doc, dlen);
-		fputs("\"}", f);
+		fputs("{\"cmd\":\"apply\",\"config\":", f);
+		vfw_ctl_json_string(f, doc, dlen);
+		fputc('}', f);
 		fflush(f);
 		RTE_LOG(NOTICE, USER1, "reload: applying %s (SIGHUP)\n",
 			app->config_path);

@@ -105,6 +105,13 @@ const struct vfw_config *vfw_ctl_running(const struct vfw_ctl *c);
 int vfw_ctl_handle_line(struct vfw_ctl *c, const char *line, size_t len,
 			FILE *out);
 
+/**
+ * Write s (len bytes) as a JSON string, quotes included, the way replies
+ * are written (invalid UTF-8 becomes U+FFFD): for callers that build a
+ * request line for vfw_ctl_handle_line().
+ */
+void vfw_ctl_json_string(FILE *f, const char *s, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -94,6 +94,12 @@ ctl_json_strn(FILE *f, const char *str, size_t n)
 }
 
 void
+vfw_ctl_json_string(FILE *f, const char *s, size_t len)
+{
+	ctl_json_strn(f, s, len);
+}
+
+void
 ctl_json_str(FILE *f, const char *s)
 {
 	ctl_json_strn(f, s, strlen(s));
