@@ -787,11 +787,14 @@ test_apply_validate(void **state)
 	/* Only a port's MTU differs: the ports section is a change. */
 	{
 		const char *at = strstr(next_yaml, "10.240.0.4/16}");
-		char doc[sizeof(next_yaml) + 16];
+		char doc[sizeof(next_yaml) + 64];
+		int k;
 
 		assert_non_null(at);
-		snprintf(doc, sizeof(doc), "%.*s10.240.0.4/16, mtu: 9000}%s",
-			 (int)(at - next_yaml), next_yaml, at + strlen("10.240.0.4/16}"));
+		k = snprintf(doc, sizeof(doc), "%.*s10.240.0.4/16, mtu: 9000}%s",
+			     (int)(at - next_yaml), next_yaml,
+			     at + strlen("10.240.0.4/16}"));
+		assert_true(k > 0 && (size_t)k < sizeof(doc));
 		line = config_request("validate", doc, "");
 		rep = req(c, line);
 		free(line);

@@ -345,7 +345,11 @@ def rate_limit(s):
     sent = s.counter("events.icmp_errors_sent")
     limited = s.counter("events.icmp_errors_rate_limited")
     s.eq(sent + limited, n, "errors sent + rate limited = expired TTLs")
-    s.check(50 <= sent <= 60, "about a burst of 50 errors sent", "%d" % sent)
+    # 50 at once, plus one per millisecond the replay takes (a loaded
+    # machine or the hand-off of a 2-worker run stretches it): well
+    # short of the 150 an unlimited worker would send
+    s.check(50 <= sent <= 100, "a burst of 50 errors sent, plus the refill",
+            "%d" % sent)
     s.eq(len(errors_on(s.vnet, 11)), sent, "errors out on vnet = counter")
     s.expect_drop("ttl_expired", n)
 
