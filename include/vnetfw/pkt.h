@@ -160,6 +160,33 @@ vfw_csum_update16(uint16_t csum, uint16_t old, uint16_t new_)
 	return (uint16_t)~s;
 }
 
+/**
+ * Changes to one's-complement sums in one pass: the sum of ~old + new over
+ * every changed 32-bit word (network order) is formed in 64 bits with
+ * vfw_csum_delta32() and folded into a checksum with vfw_csum_apply(). The
+ * result equals a chain of vfw_csum_update16() calls over the 16-bit halves
+ * (and a full recomputation): all end in the unique representative in
+ * [1, 0xffff] of the same sum.
+ */
+static inline uint64_t
+vfw_csum_delta32(uint32_t old, uint32_t new_)
+{
+	return (uint64_t)(uint32_t)~old + new_;
+}
+
+/** ~(~c + d) with end-around carries: checksum c after the changes d. */
+static inline uint16_t
+vfw_csum_apply(uint16_t c, uint64_t d)
+{
+	uint64_t s = (uint64_t)(uint16_t)~c + d;
+
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
 /** Same for a 32-bit field (e.g. an IPv4 address). */
 static inline uint16_t
 vfw_csum_update32(uint16_t csum, uint32_t old, uint32_t new_)

@@ -619,7 +619,7 @@ session_packet(struct vfw_worker *w, struct rte_mbuf *m,
 		return SP_DROPPED;
 	}
 	if (s->flags & (VFW_SF_SNAT | VFW_SF_DNAT))
-		vfw_nat_rewrite_rev(m, meta, d == 0 ? &s->reply : &s->orig);
+		vfw_nat_rewrite_rev_fast(m, meta, d == 0 ? &s->reply : &s->orig);
 	return SP_FORWARD;
 }
 

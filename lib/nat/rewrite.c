@@ -74,34 +74,6 @@ csum_addr(uint16_t csum, uint32_t old, uint32_t new_)
 }
 
 /*
- * One's-complement arithmetic in one pass: the sum of ~old + new over every
- * changed word is formed once (32-bit words summed in 64 bits, which is the
- * same sum modulo 0xffff as their 16-bit halves) and folded into each
- * checksum that covers those words, instead of one RFC 1624 update per
- * 16-bit field and per checksum. The result equals the per-field updates
- * exactly: both end in the unique representative in [1, 0xffff] of the
- * same sum, so a full recomputation gives the same value too.
- */
-static inline uint64_t
-delta32(uint32_t old, uint32_t new_)
-{
-	return (uint64_t)(uint32_t)~old + new_;
-}
-
-/* ~(~c + d) with end-around carries: the checksum c after changes d. */
-static inline uint16_t
-csum_apply(uint16_t c, uint64_t d)
-{
-	uint64_t s = (uint64_t)(uint16_t)~c + d;
-
-	s = (s & 0xffffffffu) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-/*
  * L4 part of an IPv4 rewrite: ports / echo identifier and the L4 checksum
  * (which for TCP and UDP also covers the addresses through the pseudo
  * header: d_addr). Called for unfragmented packets and first fragments
@@ -123,7 +95,7 @@ rewrite4_l4(uint8_t *l4, uint32_t avail, uint8_t proto, uint64_t d_addr,
 		op = ld32(l4);
 		c = ld16(l4 + TCP_CSUM_OFF);
 		st32(l4, np);
-		st16(l4 + TCP_CSUM_OFF, csum_apply(c, d_addr + delta32(op, np)));
+		st16(l4 + TCP_CSUM_OFF, vfw_csum_apply(c, d_addr + vfw_csum_delta32(op, np)));
 		break;
 	case IPPROTO_UDP:
 		if (unlikely(avail < UDP_CSUM_OFF + 2))
@@ -134,7 +106,7 @@ rewrite4_l4(uint8_t *l4, uint32_t avail, uint8_t proto, uint64_t d_addr,
 		/* 0 means "no checksum" over IPv4: it must stay 0. */
 		if (c == 0)
 			break;
-		c = csum_apply(c, d_addr + delta32(op, np));
+		c = vfw_csum_apply(c, d_addr + vfw_csum_delta32(op, np));
 		/* A computed 0 is sent as its other one's-complement form. */
 		if (c == 0)
 			c = 0xffff;
@@ -202,7 +174,7 @@ rewrite4(struct rte_mbuf *m, struct vfw_pkt_meta *meta, uint32_t nsrc,
 	ip = rte_pktmbuf_mtod_offset(m, uint8_t *, l3off);
 	osrc = ld32(ip + 12);
 	odst = ld32(ip + 16);
-	d_addr = delta32(osrc, nsrc) + delta32(odst, ndst);
+	d_addr = vfw_csum_delta32(osrc, nsrc) + vfw_csum_delta32(odst, ndst);
 
 	if (!(meta->flags & VFW_PF_FRAG_LATER)) {
 		l4off = l3off + meta->l3_len;
@@ -210,7 +182,7 @@ rewrite4(struct rte_mbuf *m, struct vfw_pkt_meta *meta, uint32_t nsrc,
 	}
 
 	if (osrc != nsrc || odst != ndst) {
-		st16(ip + 10, csum_apply(ld16(ip + 10), d_addr));
+		st16(ip + 10, vfw_csum_apply(ld16(ip + 10), d_addr));
 		st32(ip + 12, nsrc);
 		st32(ip + 16, ndst);
 	}

@@ -1032,7 +1032,11 @@ test_rewrite_random(void **state)
 			struct vfw_flow_key peer;
 
 			vfw_flow_key_reverse(&peer, &to);
-			vfw_nat_rewrite_rev(m, &meta, &peer);
+			/* and its inline variant, which must agree */
+			if (iter & 8)
+				vfw_nat_rewrite_rev_fast(m, &meta, &peer);
+			else
+				vfw_nat_rewrite_rev(m, &meta, &peer);
 		} else {
 			vfw_nat_rewrite(m, &meta, &to);
 		}
@@ -1102,6 +1106,20 @@ test_rewrite_udp_csum_ffff(void **state)
 	assert_int_equal(ref_l4_csum(to.src[0], to.dst[0], IPPROTO_UDP,
 				     ip + 20, 18), 0xffff);
 	rte_pktmbuf_free(m);
+
+	/* the same through the session path's inline rewrite */
+	{
+		struct vfw_flow_key peer;
+
+		vfw_flow_key_reverse(&peer, &to);
+		m = mk_mbuf(pkt, len, false, &l2);
+		mk_meta(&meta, m, l2);
+		vfw_nat_rewrite_rev_fast(m, &meta, &peer);
+		ip = rte_pktmbuf_mtod_offset(m, uint8_t *, l2);
+		assert_int_equal(rd16(ip + 26), 0xffff);
+		assert_memory_equal(&meta.key, &to, sizeof(to));
+		rte_pktmbuf_free(m);
+	}
 }
 
 /* to == current tuple: nothing is touched, even a wrong checksum. */
