@@ -524,6 +524,7 @@ def vsnap():
     dr = query("/vnetfw/drops").get("/vnetfw/drops") or {}
     return {"out": st.get("handoff_out", 0), "in": st.get("handoff_in", 0),
             "ring_full": dr.get("handoff_ring_full", 0),
+            "paused": st.get("handoff_rx_paused", 0),
             "rx": st.get("vnet_rx", 0) + st.get("cluster_rx", 0)}
 
 startup = time.time() - t_launch
@@ -728,11 +729,11 @@ if nw > 1:
     each = r.get("worker_cpu_share_each")
     h = r.get("handoff", {})
     j = lambda v, f: " + ".join(f % x for x in v) if v else "?"
-    line += "\n%20s workers on CPU %s, %s Mpps/core each; of rx %.1f%% for another worker: %.1f%% handed off, %.1f%% ring full" % ("",
+    line += "\n%20s workers on CPU %s, %s Mpps/core each; of rx %.1f%% for another worker: %.1f%% handed off, %.1f%% ring full; rx paused in %d loops" % ("",
         j([100 * x for x in each or []], "%.0f%%") if each else
         "?? (%d of %d threads found)" % (r.get("worker_threads_found", 0), nw),
         j(r.get("mpps_core_each"), "%.2f"),
-        h.get("cross_pct", 0), h.get("pct", 0), h.get("ring_full_pct", 0))
+        h.get("cross_pct", 0), h.get("pct", 0), h.get("ring_full_pct", 0), h.get("paused", 0))
 print(line)' "$(tail -1 "$RESULTS")" "${LABEL[$app]}" "$nw"
 }
 
@@ -822,6 +823,7 @@ for app in order:
                     "ring_full_pct_of_rx_runs": [round(h["ring_full_pct"], 2) for h in hs],
                     "out": sum(h["out"] for h in hs), "in": sum(h["in"] for h in hs),
                     "ring_full": sum(h["ring_full"] for h in hs),
+                    "rx_paused_loops": sum(h.get("paused", 0) for h in hs),
                     "rx": sum(h["rx"] for h in hs)}
     if bad:
         e["errors"] = [{"error": r.get("error", "forwarded nothing"),
@@ -894,12 +896,12 @@ for app in ("route", "full"):
     if e.get("workers"):
         h, each = e.get("handoff"), e.get("worker_cpu_share_each")
         pe = e.get("mpps_per_core_each")
-        print("  vnetfw %-5s: %d workers on CPU %s, %s Mpps/core each; of rx %s for another worker: %s handed off, %s ring full" % (
+        print("  vnetfw %-5s: %d workers on CPU %s, %s Mpps/core each; of rx %s for another worker: %s handed off, %s ring full; rx paused in %s loops" % (
             app, e["workers"],
             " + ".join("%.0f%%" % (100 * x) for x in each) if each else "?",
             " + ".join("%.2f" % x for x in pe) if pe else "?",
             fmt(h and h["cross_pct_of_rx"], "%.1f%%"), fmt(h and h["pct_of_rx"], "%.1f%%"),
-            fmt(h and h["ring_full_pct_of_rx"], "%.1f%%")))
+            fmt(h and h["ring_full_pct_of_rx"], "%.1f%%"), fmt(h and h["rx_paused_loops"], "%d")))
 print()
 if workers == 1:
     print("One worker core each. Mpps/core: forwarded packets per second of the worker")
@@ -914,6 +916,8 @@ else:
     print("workers' CPU shares in the window, summed (up to %d00%%). Of rx for another" % workers)
     print("worker: received packets whose flow another worker owns, handed off on its ring")
     print("(handoff_out) or dropped because the ring was full (handoff_ring_full); medians.")
+    print("Rx paused: worker loops that left the rx queues alone because a ring to the")
+    print("other worker lacked room (handoff_rx_paused), summed over the windows.")
 print("Load average before/after: $LOAD_BEFORE / $LOAD_AFTER. Results: %s" % sys.argv[2])
 PY
 

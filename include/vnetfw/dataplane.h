@@ -56,6 +56,7 @@ extern "C" {
 	X(FROM_SLOWPATH, "from_slowpath")               \
 	X(HANDOFF_OUT, "handoff_out")                   \
 	X(HANDOFF_IN, "handoff_in")                     \
+	X(HANDOFF_RX_PAUSED, "handoff_rx_paused")       \
 	X(FRAG, "fragments")                            \
 	X(REEVAL_DROPPED, "sessions_reevaluated_out")   \
 	X(CT_EXPIRED, "sessions_expired")              \
@@ -149,6 +150,13 @@ uint16_t vfw_dp_process(struct vfw_worker *w, struct rte_mbuf **pkts,
 			uint16_t n, uint64_t now);
 /** Flush transmit buffers (bench/fuzz; the loop does it itself). */
 void vfw_dp_flush(struct vfw_worker *w);
+/**
+ * One pass of the worker loop (vfw_dp_worker_main() without its RCU
+ * quiescent report): hand-offs in, rx and dispatch, housekeeping, flush.
+ * For tests that step workers in a chosen order. Returns the packets taken
+ * (received plus taken from hand-off rings).
+ */
+unsigned int vfw_dp_worker_poll(struct vfw_worker *w, uint64_t now);
 /** Worker housekeeping as the loop does it: slow-path returns, mailbox,
  * aging. */
 void vfw_dp_housekeeping(struct vfw_worker *w, uint64_t now);

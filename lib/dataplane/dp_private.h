@@ -69,6 +69,9 @@ struct vfw_worker {
 	struct rte_ring *from_slow;    /* slow path -> worker (ready to tx) */
 	struct rte_ring *handoff_in[VFW_MAX_WORKERS];  /* [from] */
 	struct rte_ring *handoff_out[VFW_MAX_WORKERS]; /* [to] */
+	/* free entries of handoff_out[k] when last looked at: a lower bound,
+	 * since only this worker fills the ring (worker.c, handoff_room()) */
+	uint32_t handoff_room[VFW_MAX_WORKERS];
 	uint64_t seen_gen;
 	vfw_dp_tx_fn tx_hook;
 	void *tx_hook_arg;

@@ -1194,12 +1194,101 @@ outside(const struct vfw_policy *p, uint32_t ip_be)
 	return ip_be;
 }
 
+/*
+ * Back-pressure between workers. A packet crosses to its owner through
+ * the ring of that pair, and under overload (more packets than the owner
+ * can process) the receiving worker must not take more from the NIC than
+ * the owner can take from it: otherwise it spends its cycles receiving and
+ * parsing packets that it then drops at a full ring (handoff_ring_full).
+ * So, as DPDK's eventdev rx adapter does when its event buffer has no room
+ * for a burst, a worker leaves its rx queues alone in a loop where a ring
+ * to a peer has no room for what one pass of rx may put on it (a burst per
+ * port: all of it may be for one peer). The packets wait in the NIC queue,
+ * and what overflows that is the NIC's rx miss, counted by the port
+ * (nic_rx_missed), with no CPU spent on it, and spread over every flow of
+ * the queue rather than over the flows of one owner. The pause is counted
+ * per loop (handoff_rx_paused).
+ *
+ * No deadlock: a worker takes packets from its incoming rings first in
+ * every loop, paused or not, and processing a handed-off packet never
+ * hands it off again, so every ring drains whatever the other workers do.
+ * Packets already received are served before new ones: up to
+ * VFW_HANDOFF_DRAIN per incoming ring and loop, twice what one pass of a
+ * peer's rx can add to it, so an owner that loops as often as its peers
+ * empties its rings, and bounded so that housekeeping, the tx flush and
+ * the RCU report keep coming.
+ *
+ * Each outgoing ring's free space is remembered from the last enqueue
+ * (which reads the consumer's index anyway), a lower bound afterwards
+ * since only this worker fills the ring: the check before rx reads the
+ * ring, a cache line the peer writes, only when that room runs short.
+ * Enqueues are one burst per peer and rx burst. With one worker none of
+ * this runs (worker_poll() is compiled twice).
+ */
+#define VFW_HANDOFF_DRAIN (2 * VFW_PORT_MAX * VFW_BURST)
+_Static_assert(VFW_HANDOFF_DRAIN < VFW_RING_SIZE, "drain budget below a ring");
+_Static_assert(VFW_MAX_WORKERS <= 32, "dispatch() keeps peers in 32 bits");
+
+/* Room on every ring to a peer for need packets? */
+static inline bool
+handoff_room(struct vfw_worker *w, uint32_t need)
+{
+	unsigned int k;
+
+	for (k = 0; k < w->n_workers; k++) {
+		if (likely(w->handoff_room[k] >= need) || w->handoff_out[k] == NULL)
+			continue;
+		w->handoff_room[k] = rte_ring_free_count(w->handoff_out[k]);
+		if (w->handoff_room[k] < need)
+			return false;
+	}
+	return true;
+}
+
+/* Take up to VFW_HANDOFF_DRAIN packets from each incoming ring and process
+ * them. pkts has room for VFW_HANDOFF_DRAIN. */
+static inline unsigned int
+handoff_drain(struct vfw_worker *w, struct rte_mbuf **pkts, uint64_t now)
+{
+	unsigned int j, n, got = 0;
+
+	for (j = 0; j < w->n_workers; j++) {
+		if (w->handoff_in[j] == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst(w->handoff_in[j], (void **)pkts,
+					      VFW_HANDOFF_DRAIN, NULL);
+		if (n == 0)
+			continue;
+		got += n;
+		w->stats.ev[VFW_EV_HANDOFF_IN] += n;
+		vfw_dp_process(w, pkts, (uint16_t)n, now);
+	}
+	return got;
+}
+
+/* Put n packets for worker k on its ring, in order, in one enqueue. */
+static inline void
+handoff_send(struct vfw_worker *w, unsigned int k, struct rte_mbuf **pkts,
+	     unsigned int n)
+{
+	unsigned int sent, room;
+
+	sent = rte_ring_sp_enqueue_burst(w->handoff_out[k], (void **)pkts, n, &room);
+	w->handoff_room[k] = room;
+	w->stats.ev[VFW_EV_HANDOFF_OUT] += sent;
+	/* not after the room check before rx; counted should it ever be */
+	while (unlikely(sent < n))
+		drop(w, pkts[sent++], VFW_DROP_HANDOFF_FULL);
+}
+
 static void
 dispatch(struct vfw_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
 	struct vfw_policy *p = vfw_policy_acquire(w->pm);
-	struct rte_mbuf *mine[VFW_BURST];
-	unsigned int i, nm = 0;
+	struct rte_mbuf *mine[VFW_BURST], *out[VFW_BURST], *one[VFW_BURST];
+	uint8_t to[VFW_BURST];
+	unsigned int i, nm = 0, no = 0;
+	uint32_t peers = 0;
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -1229,10 +1318,25 @@ dispatch(struct vfw_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 		}
 		if (owner == w->id) {
 			mine[nm++] = m;
-		} else if (rte_ring_sp_enqueue(w->handoff_out[owner], m) != 0) {
-			drop(w, m, VFW_DROP_HANDOFF_FULL);
 		} else {
-			w->stats.ev[VFW_EV_HANDOFF_OUT]++;
+			to[no] = (uint8_t)owner;
+			out[no++] = m;
+			peers |= 1u << owner;
+		}
+	}
+	/* to the owners first, so that they can start on them */
+	if (peers != 0 && (peers & (peers - 1)) == 0) {
+		/* one peer (always so with 2 workers) */
+		handoff_send(w, (unsigned int)rte_bsf32(peers), out, no);
+	} else {
+		while (peers != 0) {
+			unsigned int k = rte_bsf32(peers), c = 0;
+
+			peers &= peers - 1;
+			for (i = 0; i < no; i++)
+				if (to[i] == k)
+					one[c++] = out[i];
+			handoff_send(w, k, one, c);
 		}
 	}
 	if (nm != 0)
@@ -1329,53 +1433,81 @@ vfw_dp_housekeeping(struct vfw_worker *w, uint64_t now)
 						     VFW_AGE_BUDGET_IDLE : VFW_AGE_BUDGET_BUSY);
 }
 
+/*
+ * One pass of the loop: hand-offs in, rx (paused while a ring to a peer
+ * lacks room, see above), housekeeping, tx flush. multi is a constant at
+ * each call, so the one-worker loop carries none of the hand-off code.
+ */
+static __rte_always_inline unsigned int
+worker_poll(struct vfw_worker *w, uint64_t now, const bool multi)
+{
+	struct rte_mbuf *pkts[VFW_HANDOFF_DRAIN];
+	unsigned int r, got = 0;
+	bool paused = false;
+	uint16_t n;
+
+	if (multi) {
+		uint32_t need = 0;
+
+		got = handoff_drain(w, pkts, now);
+		for (r = 0; r < VFW_PORT_MAX; r++)
+			if (w->id < w->ports[r].n_rxq)
+				need += VFW_BURST;
+		if (unlikely(!handoff_room(w, need))) {
+			paused = true;
+			w->stats.ev[VFW_EV_HANDOFF_RX_PAUSED]++;
+		}
+	}
+	for (r = 0; r < VFW_PORT_MAX && !paused; r++) {
+		if (w->id >= w->ports[r].n_rxq)
+			continue;
+		n = rte_eth_rx_burst(w->ports[r].port_id, (uint16_t)w->id,
+				     pkts, VFW_BURST);
+		if (n == 0)
+			continue;
+		got += n;
+		w->stats.rx[r] += n;
+		if (multi)
+			dispatch(w, pkts, n, now);
+		else
+			vfw_dp_process(w, pkts, n, now);
+	}
+	/* paused, the NIC queue holds packets: not idle */
+	w->idle = got == 0 && !paused;
+	vfw_dp_housekeeping(w, now);
+	vfw_dp_flush(w);
+	return got;
+}
+
+unsigned int
+vfw_dp_worker_poll(struct vfw_worker *w, uint64_t now)
+{
+	if (w->n_workers > 1)
+		return worker_poll(w, now, true);
+	return worker_poll(w, now, false);
+}
+
+static __rte_always_inline void
+worker_loop(struct vfw_worker *w, struct rte_rcu_qsbr *qsv, const bool multi)
+{
+	while (!atomic_load_explicit(&w->dp->stop, memory_order_relaxed)) {
+		worker_poll(w, rte_rdtsc(), multi);
+		rte_rcu_qsbr_quiescent(qsv, w->id);
+	}
+}
+
 int
 vfw_dp_worker_main(void *arg)
 {
 	struct vfw_worker *w = arg;
-	struct vfw_dp *dp = w->dp;
 	struct rte_rcu_qsbr *qsv = vfw_policy_qsv(w->pm);
-	struct rte_mbuf *pkts[VFW_BURST];
-	unsigned int r, j;
-	uint16_t n;
 
 	rte_rcu_qsbr_thread_register(qsv, w->id);
 	rte_rcu_qsbr_thread_online(qsv, w->id);
-	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
-		uint64_t now = rte_rdtsc();
-		unsigned int got = 0;
-
-		for (r = 0; r < VFW_PORT_MAX; r++) {
-			if (w->id >= w->ports[r].n_rxq)
-				continue;
-			n = rte_eth_rx_burst(w->ports[r].port_id, (uint16_t)w->id,
-					     pkts, VFW_BURST);
-			if (n == 0)
-				continue;
-			got += n;
-			w->stats.rx[r] += n;
-			if (w->n_workers > 1)
-				dispatch(w, pkts, n, now);
-			else
-				vfw_dp_process(w, pkts, n, now);
-		}
-		for (j = 0; j < w->n_workers; j++) {
-			if (w->handoff_in[j] == NULL)
-				continue;
-			n = (uint16_t)rte_ring_sc_dequeue_burst(w->handoff_in[j],
-							       (void **)pkts,
-							       VFW_BURST, NULL);
-			if (n != 0) {
-				got += n;
-				w->stats.ev[VFW_EV_HANDOFF_IN] += n;
-				vfw_dp_process(w, pkts, n, now);
-			}
-		}
-		w->idle = got == 0;
-		vfw_dp_housekeeping(w, now);
-		vfw_dp_flush(w);
-		rte_rcu_qsbr_quiescent(qsv, w->id);
-	}
+	if (w->n_workers > 1)
+		worker_loop(w, qsv, true);
+	else
+		worker_loop(w, qsv, false);
 	vfw_dp_flush(w);
 	rte_rcu_qsbr_thread_offline(qsv, w->id);
 	rte_rcu_qsbr_thread_unregister(qsv, w->id);

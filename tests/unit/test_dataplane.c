@@ -27,6 +27,9 @@
  * burst still uses it is a reported use-after-free.
  *
  * VFW_TEST_GENERATIONS overrides the number of generations (default 300).
+ *
+ * Also here: next-hop hints (one worker, in line) and the back-pressure
+ * between two workers' hand-off rings (one lcore stepping both loops).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +58,7 @@
 #include <rte_udp.h>
 
 #include "vnetfw/dataplane.h"
+#include "../../lib/dataplane/dp_private.h"
 
 #define MAX_WORKERS 2
 #define N_EST 16              /* established flows per worker */
@@ -1051,6 +1055,264 @@ test_next_hop_hints(void **state)
 	rte_mempool_free(H.pool);
 }
 
+/* ---- hand-off back-pressure (one lcore steps two workers' loops) ---- */
+
+/*
+ * Two workers, each with a receive queue on two net_ring ports; the test
+ * plays the NIC (keeps a worker's vnet queue topped up from an endless
+ * source of 512 UDP flows, with outside sources, so about half belong to
+ * the other worker) and the scheduler: it runs one worker's loop
+ * (vfw_dp_worker_poll) several times for each pass of the other, as when
+ * the owner of half the traffic gets a fraction of a CPU. Without
+ * back-pressure the fast worker fills its ring to the slow one and drops
+ * what follows (handoff_ring_full). With it, every packet offered must be
+ * forwarded, the fast worker must pause its receive while the ring lacks
+ * room, a paused pass must leave the NIC queue untouched, and every pass
+ * must first take what its peer handed it. Single-threaded: the outcome is
+ * the same on every run.
+ */
+#define B_FLOWS 512
+#define B_DEPTH 512       /* packets kept in the fed rx queue (net_ring: 1023) */
+#define B_PER_PHASE 16000 /* packets offered per phase */
+#define B_SLOW 32         /* passes of the fast worker per pass of the slow */
+
+static struct {
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *qsv;
+	struct vfw_neigh_table *neigh;
+	struct vfw_nat_pools *pools;
+	struct vfw_policy_mgr *pm;
+	struct vfw_config *cfg;
+	struct vfw_dp *dp;
+	struct vfw_worker *w[2];
+	struct rte_ring *rxq[2];     /* the vnet port's rx queue of worker i */
+	uint16_t port[VFW_PORT_MAX];
+	uint8_t tmpl[B_FLOWS][FRAME] __rte_aligned(8);
+	uint64_t offered, tx, bad, pauses[2], passes[2];
+} B;
+
+static void
+bp_collect(void *arg, uint8_t role, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)arg;
+	if (role != VFW_PORT_CLUSTER)
+		B.bad += n;
+	B.tx += n;
+	rte_pktmbuf_free_bulk(pkts, n);
+}
+
+/* A started net_ring port with a queue pair per worker; its rx queue q is
+ * the ring "ETH_RXTX<q>_<name>" (the PMD's loopback rings). */
+static uint16_t
+bp_port(const char *name, struct rte_ring **rxq0, struct rte_ring **rxq1)
+{
+	struct rte_eth_conf conf;
+	char rname[RTE_RING_NAMESIZE];
+	uint16_t pid, q;
+
+	assert_int_equal(rte_eth_dev_get_port_by_name(name, &pid), 0);
+	memset(&conf, 0, sizeof(conf));
+	assert_int_equal(rte_eth_dev_configure(pid, 2, 2, &conf), 0);
+	for (q = 0; q < 2; q++) {
+		assert_int_equal(rte_eth_rx_queue_setup(pid, q, 1024, SOCKET_ID_ANY,
+							NULL, B.pool), 0);
+		assert_int_equal(rte_eth_tx_queue_setup(pid, q, 1024, SOCKET_ID_ANY,
+							NULL), 0);
+	}
+	assert_int_equal(rte_eth_dev_start(pid), 0);
+	if (rxq0 != NULL) {
+		snprintf(rname, sizeof(rname), "ETH_RXTX0_%s", name);
+		*rxq0 = rte_ring_lookup(rname);
+		snprintf(rname, sizeof(rname), "ETH_RXTX1_%s", name);
+		*rxq1 = rte_ring_lookup(rname);
+		assert_non_null(*rxq0);
+		assert_non_null(*rxq1);
+	}
+	return pid;
+}
+
+/* The NIC: keep worker q's vnet queue at B_DEPTH until limit is offered. */
+static void
+bp_feed(unsigned int q, uint64_t limit)
+{
+	struct rte_mbuf *m;
+
+	while (B.offered < limit && rte_ring_count(B.rxq[q]) < B_DEPTH) {
+		m = rte_pktmbuf_alloc(B.pool);
+		assert_non_null(m);
+		memcpy(rte_pktmbuf_mtod(m, void *), B.tmpl[B.offered % B_FLOWS], FRAME);
+		m->data_len = m->pkt_len = FRAME;
+		m->port = B.port[VFW_PORT_VNET];   /* net_ring does not set it */
+		assert_int_equal(rte_ring_enqueue(B.rxq[q], m), 0);
+		B.offered++;
+	}
+}
+
+/* One pass of worker i's loop, and what must hold around it. */
+static void
+bp_pass(unsigned int i)
+{
+	struct vfw_worker *w = B.w[i], *peer = B.w[1 - i];
+	struct rte_ring *in = peer->handoff_out[i], *out = w->handoff_out[1 - i];
+	unsigned int in_before = rte_ring_count(in);
+	unsigned int rx_before = rte_ring_count(B.rxq[i]), took;
+	uint64_t paused = w->stats.ev[VFW_EV_HANDOFF_RX_PAUSED];
+
+	vfw_dp_worker_poll(w, rte_rdtsc());
+	B.passes[i]++;
+	/* first what the peer handed over: all of it, or at least what one
+	 * pass of the peer's rx can add (a burst per port) */
+	took = in_before - rte_ring_count(in);
+	if (took != in_before && took < 2 * VFW_BURST)
+		fail_msg("worker %u took %u of %u handed to it", i, took, in_before);
+	if (w->stats.ev[VFW_EV_HANDOFF_RX_PAUSED] != paused) {
+		/* paused for want of room (a burst per port), the NIC
+		 * queue untouched */
+		B.pauses[i]++;
+		assert_true(rte_ring_free_count(out) < 2 * VFW_BURST);
+		assert_int_equal(rte_ring_count(B.rxq[i]), rx_before);
+	} else {
+		assert_int_equal(rte_ring_count(B.rxq[i]),
+				 rx_before - RTE_MIN(rx_before, (unsigned int)VFW_BURST));
+	}
+}
+
+/* Offer B_PER_PHASE packets on fast's queue; fast runs B_SLOW passes per
+ * pass of the other. Ends when everything offered left the rings. */
+static void
+bp_phase(unsigned int fast)
+{
+	uint64_t limit = B.offered + B_PER_PHASE, it;
+	/* enough passes for every packet many times over: more would mean
+	 * that the workers stopped making progress */
+	uint64_t max_it = 64 * B_PER_PHASE / VFW_BURST;
+
+	for (it = 0; it < max_it; it++) {
+		bp_feed(fast, limit);
+		bp_pass(fast);
+		if (it % B_SLOW == B_SLOW - 1)
+			bp_pass(1 - fast);
+		if (B.offered == limit && rte_ring_count(B.rxq[fast]) == 0 &&
+		    rte_ring_count(B.w[0]->handoff_out[1]) == 0 &&
+		    rte_ring_count(B.w[1]->handoff_out[0]) == 0)
+			return;
+	}
+	fail_msg("no progress: %" PRIu64 " offered, %" PRIu64 " forwarded after %"
+		 PRIu64 " passes", B.offered, B.tx, it);
+}
+
+static void
+test_handoff_backpressure(void **state)
+{
+	struct vfw_dp_params dpp;
+	struct vfw_dp_stats st;
+	struct vfw_policy *p;
+	unsigned int r, i, k;
+	uint64_t drops = 0;
+
+	(void)state;
+	memset(&B, 0, sizeof(B));
+	B.pool = rte_pktmbuf_pool_create("bp", 8191, 128, VFW_MBUF_PRIV_SIZE,
+					 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(B.pool);
+	B.port[VFW_PORT_VNET] = bp_port("net_ring0", &B.rxq[0], &B.rxq[1]);
+	B.port[VFW_PORT_CLUSTER] = bp_port("net_ring1", NULL, NULL);
+	B.qsv = rte_zmalloc("bqsv", rte_rcu_qsbr_get_memsize(2), RTE_CACHE_LINE_SIZE);
+	assert_non_null(B.qsv);
+	assert_int_equal(rte_rcu_qsbr_init(B.qsv, 2), 0);
+	B.neigh = vfw_neigh_create("bneigh", 64, SOCKET_ID_ANY, B.qsv);
+	B.pools = vfw_nat_pools_create(2, SOCKET_ID_ANY);
+	B.pm = vfw_policy_mgr_create(2, B.qsv, B.neigh, B.pools);
+	assert_non_null(B.neigh);
+	assert_non_null(B.pools);
+	assert_non_null(B.pm);
+	B.cfg = gen_config(true, 0);
+	assert_non_null(B.cfg);
+	for (r = 0; r < B.cfg->n_neighbors; r++)
+		assert_int_equal(vfw_neigh_add_static(B.neigh,
+			(uint8_t)RTE_MAX(vfw_route_port_of(B.cfg,
+				B.cfg->neighbors[r].address.v4), 0),
+			B.cfg->neighbors[r].address.v4, &B.cfg->neighbors[r].mac), 0);
+	{
+		struct vfw_errors errs;
+
+		vfw_errors_init(&errs);
+		p = vfw_policy_build(B.pm, B.cfg, &errs);
+		vfw_errors_free(&errs);
+	}
+	assert_non_null(p);
+	assert_int_equal(vfw_policy_publish(B.pm, p), 0);
+	vfw_policy_sync(B.pm);
+
+	memset(&dpp, 0, sizeof(dpp));
+	dpp.n_workers = 2;
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		dpp.ports[r].port_id = B.port[r];
+		dpp.ports[r].mac = port_mac[r];
+		dpp.ports[r].ip = B.cfg->ports[r].address.ip.v4;
+		dpp.ports[r].n_rxq = dpp.ports[r].n_txq = 2;
+	}
+	dpp.pm = B.pm;
+	dpp.neigh = B.neigh;
+	dpp.pools = B.pools;
+	dpp.pool = B.pool;
+	dpp.cfg = B.cfg;
+	dpp.socket = SOCKET_ID_ANY;
+	dpp.hz = rte_get_tsc_hz();
+	B.dp = vfw_dp_create(&dpp);
+	assert_non_null(B.dp);
+	for (i = 0; i < 2; i++) {
+		B.w[i] = vfw_dp_worker(B.dp, i);
+		vfw_dp_set_tx_hook(B.w[i], bp_collect, NULL);
+	}
+	/* 10.100.x.y:10000+ -> 10.240.1.10:6000, allowed by "probe" */
+	for (i = 0; i < B_FLOWS; i++)
+		build_frame(B.tmpl[i], 10u << 24 | 100u << 16 | (i * 7919u & 0xffff),
+			    SERVER, (uint16_t)(10000 + i), PROBE_PORT);
+
+	bp_phase(0);   /* worker 1 gets one pass in B_SLOW */
+	bp_phase(1);   /* and the other way round */
+
+	vfw_dp_stats_sum(B.dp, &st);
+	for (k = 1; k < VFW_DROP_MAX; k++) {
+		if (st.drops[k] != 0)
+			print_error("drops: %s = %" PRIu64 "\n",
+				    vfw_drop_name((enum vfw_drop)k), st.drops[k]);
+		drops += st.drops[k];
+	}
+	print_message("%" PRIu64 " offered, %" PRIu64 " forwarded, %" PRIu64
+		      " handed off; passes %" PRIu64 "/%" PRIu64 ", paused %"
+		      PRIu64 "/%" PRIu64 "\n", B.offered, B.tx,
+		      st.ev[VFW_EV_HANDOFF_OUT], B.passes[0], B.passes[1],
+		      B.pauses[0], B.pauses[1]);
+	assert_int_equal(drops, 0);
+	assert_int_equal(st.drops[VFW_DROP_HANDOFF_FULL], 0);
+	assert_int_equal(B.bad, 0);
+	assert_int_equal(B.offered, 2 * B_PER_PHASE);
+	assert_int_equal(B.tx, B.offered);
+	assert_int_equal(st.ev[VFW_EV_FORWARDED], B.offered);
+	assert_int_equal(st.rx[VFW_PORT_VNET], B.offered);
+	/* the traffic crossed, both ways, and the fast side was held back */
+	assert_int_equal(st.ev[VFW_EV_HANDOFF_IN], st.ev[VFW_EV_HANDOFF_OUT]);
+	assert_true(B.w[0]->stats.ev[VFW_EV_HANDOFF_OUT] > B_PER_PHASE / 4);
+	assert_true(B.w[1]->stats.ev[VFW_EV_HANDOFF_OUT] > B_PER_PHASE / 4);
+	assert_true(B.pauses[0] > 0);
+	assert_true(B.pauses[1] > 0);
+	assert_int_equal(st.ev[VFW_EV_HANDOFF_RX_PAUSED], B.pauses[0] + B.pauses[1]);
+
+	vfw_dp_free(B.dp);
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		assert_int_equal(rte_eth_dev_stop(B.port[r]), 0);
+		rte_eth_dev_close(B.port[r]);
+	}
+	vfw_policy_mgr_free(B.pm);
+	vfw_nat_pools_free(B.pools);
+	vfw_neigh_free(B.neigh);
+	vfw_config_free(B.cfg);
+	rte_free(B.qsv);
+	rte_mempool_free(B.pool);
+}
+
 /*
  * Build the --lcores argument: lcores 0..2 all floating over the CPUs this
  * process may use, so that the test runs on a machine with fewer than three
@@ -1085,11 +1347,12 @@ main(void)
 	char *eal_args[] = {
 		"test_dataplane", lcores, "--no-huge", "--no-pci", "-m", "1024",
 		"--file-prefix=test_dataplane", "--no-shconf", "--log-level=lib.*:error",
-		"--no-telemetry",
+		"--no-telemetry", "--vdev=net_ring0", "--vdev=net_ring1",
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rcu_stress, setup, teardown),
 		cmocka_unit_test(test_next_hop_hints),
+		cmocka_unit_test(test_handoff_backpressure),
 	};
 	int rc;
 
