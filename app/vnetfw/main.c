@@ -101,8 +101,11 @@ reload_config(struct vfw_app *app)
 		if (rc == 0)
 			RTE_LOG(NOTICE, USER1, "reload: %s\n", reply);
 		else
-			RTE_LOG(ERR, USER1, "reload failed, configuration unchanged: %s\n",
-				reply);
+			/* the document is the file as read, so the
+			 * positions ("config:LINE:COL") are the file's */
+			RTE_LOG(ERR, USER1, "reload failed, configuration unchanged: "
+				"%s (positions config:LINE:COL are in %s)\n",
+				reply, app->config_path);
 	}
 	if (f != NULL)
 		fclose(f);
