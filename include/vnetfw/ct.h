@@ -110,6 +110,15 @@ void vfw_ct_lookup_bulk(struct vfw_ct *ct,
 			const struct vfw_flow_key *const *keys,
 			int32_t *hits, unsigned int n);
 
+/**
+ * Start loading the index buckets of n keys about to be given to
+ * vfw_ct_create_session() (a burst of new flows: their reply keys'
+ * buckets are cold), so that the creations do not wait for them one by
+ * one. A hint only: nothing is read or changed.
+ */
+void vfw_ct_prefetch_keys(struct vfw_ct *ct,
+			  const struct vfw_flow_key *const *keys, unsigned int n);
+
 static inline struct vfw_session *vfw_ct_session(struct vfw_ct *ct,
 						 uint32_t idx);
 

@@ -236,3 +236,14 @@ vfw_ct_lookup_bulk(struct vfw_ct *ct, const struct vfw_flow_key *const *keys,
 		n -= k;
 	}
 }
+
+void
+vfw_ct_prefetch_keys(struct vfw_ct *ct, const struct vfw_flow_key *const *keys,
+		     unsigned int n)
+{
+	const struct ct_table *t = &ct->tbl;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		rte_prefetch0(&t->bkt[ct_hash(keys[i]) & t->mask]);
+}

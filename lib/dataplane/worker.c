@@ -770,6 +770,9 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 	unsigned int nk[VFW_DIR_MAX] = { 0, 0 }, created = 0;
 	struct vfw_policy_counters *ctr = &p->ctr[w->id];
 	const struct vfw_nexthop *src_nh[VFW_BURST];
+	struct vfw_flow_key rev[VFW_BURST];
+	const struct vfw_flow_key *revp[VFW_BURST];
+	int16_t snat_of[VFW_BURST];
 	uint32_t src[VFW_BURST];
 	unsigned int i, d;
 
@@ -838,9 +841,34 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 	}
 
 	for (d = 0; d < VFW_DIR_MAX; d++) {
+		unsigned int npf = 0;
+
 		if (nk[d] == 0)
 			continue;
 		vfw_acl_classify(p->acl, (enum vfw_dir)d, keys[d], res[d], nk[d]);
+		/*
+		 * The sessions about to be made: the session lookup read the
+		 * index buckets of the packets' own keys, but those of their
+		 * reply keys are cold, one miss per creation. Start them all
+		 * before the first creation waits for one. A flow that gets
+		 * SNAT has its reply key only with its port: its bucket stays
+		 * cold. The SNAT match is kept for the loop below.
+		 */
+		for (i = 0; i < nk[d]; i++) {
+			const struct vfw_pkt_meta *meta = vfw_pkt_meta(acl_pkts[d][i]);
+
+			snat_of[i] = -1;
+			if (!(res[d][i] & VFW_ACL_ALLOW) || !tracked(meta) ||
+			    (dnat_of[d][i] >= 0 && meta->aux == VFW_PORT_CLUSTER))
+				continue;
+			snat_of[i] = (int16_t)vfw_nat_snat_match(p->nat, keys[d][i]);
+			if (snat_of[i] >= 0)
+				continue;
+			vfw_flow_key_reverse(&rev[npf], keys[d][i]);
+			revp[npf] = &rev[npf];
+			npf++;
+		}
+		vfw_ct_prefetch_keys(w->ct, revp, npf);
 		for (i = 0; i < nk[d]; i++) {
 			struct rte_mbuf *m = acl_pkts[d][i];
 			struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
@@ -890,7 +918,7 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 					w->stats.ev[VFW_EV_HAIRPIN]++;
 				}
 			} else {
-				si = vfw_nat_snat_match(p->nat, &final);
+				si = snat_of[i];
 				if (si >= 0) {
 					const struct vfw_snat_rule *sr =
 						vfw_nat_snat(p->nat, (unsigned int)si);
