@@ -536,8 +536,8 @@ op_explain(void *ctx, const struct vfw_config *cfg, int direction, uint8_t proto
 
 	(void)cfg;
 	if (src->af != VFW_AF_INET || dst->af != VFW_AF_INET) {
-		fputs("{\"error\":\"explain supports IPv4 only\"}", out);
-		return 0;
+		/* The protocol layer refuses IPv6 first; never answer ok. */
+		return -EAFNOSUPPORT;
 	}
 	k.proto = proto;
 	k.af = VFW_AF_INET;

@@ -783,6 +783,12 @@ cmd_explain(struct req *rq)
 		err_at(rq, rq->arg[EX_DST], "source and destination are of different address families");
 		return;
 	}
+	if (src.af != VFW_AF_INET) {
+		/* Not forwarded yet (configuration.md, address6): no answer
+		 * to give, and an "ok" reply would hide that. */
+		err_at(rq, rq->arg[EX_SRC], "explain supports IPv4 only (IPv6 is not forwarded yet)");
+		return;
+	}
 	if (rq->arg[EX_SPORT] != NULL)
 		parse_u16(str_arg(rq, EX_SPORT), &sport);
 	if (rq->arg[EX_DPORT] != NULL)
@@ -990,7 +996,20 @@ run(struct vfw_ctl *c, struct ctl_client *cl, const char *line, size_t len,
 		goto out;
 	}
 	if (!yaml_parser_load(&parser, &extra)) {
-		parse_error(c, cl, &parser, len);
+		/*
+		 * The object itself parsed: what fails is text after it on
+		 * the same line (a second object, a stray brace). Say so
+		 * rather than libyaml's "did not find expected <document
+		 * start>".
+		 */
+		if (parser.error == YAML_PARSER_ERROR ||
+		    parser.error == YAML_SCANNER_ERROR)
+			ctl_send_error(c, cl,
+				       "line %zu, column %zu: one JSON object per line (text after the object)",
+				       parser.problem_mark.line + 1,
+				       parser.problem_mark.column + 1);
+		else
+			parse_error(c, cl, &parser, len);
 		goto out;
 	}
 	if (yaml_document_get_root_node(&extra) != NULL) {

@@ -363,7 +363,9 @@ test_protocol_errors(void **state)
 	EXPECT_ERR(c, "{\"cmd\":\"rule.del\",\"name\":\"web\\u0000\"}",
 		   "value contains a NUL character");
 	EXPECT_ERR(c, "{\"cmd\":\"show\",\"what\":\"rules\"} {\"cmd\":\"show\"}",
-		   "line 1");
+		   "line 1, column 31: one JSON object per line");
+	EXPECT_ERR(c, "{\"cmd\":\"show\",\"what\":\"rules\"} }",
+		   "one JSON object per line");
 	EXPECT_ERR(c, "{\"cmd\":\"show\",\"what\":\"rules\"}\n---\n{\"a\":1}",
 		   "one JSON object per line");
 	EXPECT_ERR(c, "&a {\"cmd\":\"show\",\"what\":\"rules\",\"x\":*a}",
@@ -865,6 +867,10 @@ test_explain(void **state)
 	EXPECT_ERR(c, "{\"cmd\":\"explain\",\"direction\":\"inbound\",\"protocol\":\"udp\","
 		   "\"source\":\"::1\",\"destination\":\"2.2.2.2\",\"destination_port\":1}",
 		   "address families");
+	/* IPv6 is not forwarded: an error, not an "ok" reply */
+	EXPECT_ERR(c, "{\"cmd\":\"explain\",\"direction\":\"inbound\",\"protocol\":\"icmpv6\","
+		   "\"source\":\"2001:db8::1\",\"destination\":\"2001:db8::2\"}",
+		   "IPv4 only");
 	EXPECT_ERR(c, "{\"cmd\":\"explain\",\"direction\":\"inbound\",\"protocol\":\"udp\","
 		   "\"source\":\"1.1.1\",\"destination\":\"2.2.2.2\",\"destination_port\":1}",
 		   "key 'source'");
