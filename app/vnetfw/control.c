@@ -17,16 +17,6 @@
 static const char *const dir_names[VFW_DIR_MAX] = { "inbound", "outbound" };
 static const char *const role_names[VFW_PORT_MAX] = { "vnet", "cluster" };
 
-static bool
-port_equal(const struct vfw_cfg_port *a, const struct vfw_cfg_port *b)
-{
-	return strcmp(a->device, b->device) == 0 &&
-	       a->address.len == b->address.len &&
-	       vfw_ip_equal(&a->address.ip, &b->address.ip) &&
-	       a->has_mac == b->has_mac &&
-	       (!a->has_mac || rte_is_same_ether_addr(&a->mac, &b->mac));
-}
-
 /* Static neighbors: bring the table in line with cfg (control thread). */
 int
 vfw_app_sync_neighbors(struct vfw_app *app, const struct vfw_config *old,
@@ -72,43 +62,19 @@ op_apply(void *ctx, const struct vfw_config *cfg, enum vfw_existing existing,
 	struct vfw_app *app = ctx;
 	struct vfw_policy *p;
 	struct vfw_config *copy;
+	uint16_t dev_mtu[VFW_PORT_MAX];
 	unsigned int r;
 	int rc;
 
-	for (r = 0; r < VFW_PORT_MAX; r++) {
-		const struct vfw_cfg_port *n = &cfg->ports[r], *o = &app->cfg->ports[r];
-
-		if (!port_equal(n, o)) {
-			vfw_errors_add(errs, NULL, &n->loc,
-				       "ports.%s: device, address and mac cannot change "
-				       "while running (restart vnetfw to change them)",
-				       role_names[r]);
-			return -EINVAL;
-		}
-		/* The port was set up for it: the device's MTU, and mbufs
-		 * and (af_packet) ring frames sized for it at start. */
-		if (n->mtu != o->mtu) {
-			char was[48], now[16];
-
-			if (o->mtu != 0)
-				snprintf(was, sizeof(was), "%u", o->mtu);
-			else
-				snprintf(was, sizeof(was), "unset (the device's %u)",
-					 app->ports[r].mtu);
-			snprintf(now, sizeof(now), "%u", n->mtu);
-			vfw_errors_add(errs, NULL, &n->loc,
-				       "ports.%s.mtu: %s -> %s cannot change while running "
-				       "(restart vnetfw to change it)", role_names[r],
-				       was, n->mtu ? now : "unset");
-			return -EINVAL;
-		}
-	}
-	if (cfg->conntrack.max_sessions != app->cfg->conntrack.max_sessions) {
-		vfw_errors_add(errs, NULL, NULL,
-			       "conntrack.max_sessions sizes memory at start and "
-			       "cannot change while running (restart vnetfw)");
+	/*
+	 * The control server refuses these before it gets here; the ports
+	 * were set up for them at start (device MTU, mbufs and af_packet
+	 * ring frames sized for it; the session table for max_sessions).
+	 */
+	for (r = 0; r < VFW_PORT_MAX; r++)
+		dev_mtu[r] = app->ports[r].mtu;
+	if (vfw_config_check_restart(app->cfg, cfg, dev_mtu, errs) > 0)
 		return -EINVAL;
-	}
 	copy = vfw_config_dup(cfg);
 	if (copy == NULL) {
 		vfw_errors_add(errs, NULL, NULL, "out of memory");

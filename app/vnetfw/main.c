@@ -712,6 +712,8 @@ main(int argc, char **argv)
 			return 0;
 		}
 	if (app_argv == NULL) {
+		fprintf(stderr, "vnetfw: no '--' on the command line: the application's "
+			"options (-c CONFIG.yaml, --check, --workers) go after it\n");
 		usage(stderr, argv[0]);
 		return 2;
 	}

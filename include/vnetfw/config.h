@@ -227,6 +227,20 @@ unsigned int vfw_config_validate(const struct vfw_config *cfg,
 				 struct vfw_errors *errs);
 
 /**
+ * What a running vnetfw cannot change (ports' device, address, mac and
+ * mtu; conntrack.max_sessions): one error per field of cand that differs
+ * from running, "ports.cluster.device: a -> b cannot change while running
+ * (restart vnetfw to change it)", at cand's location in cand->file.
+ * dev_mtu (VFW_PORT_MAX entries, or NULL) is each port's device MTU, shown
+ * for an unset mtu. apply, validate and SIGHUP all use it. Returns the
+ * number of errors added.
+ */
+unsigned int vfw_config_check_restart(const struct vfw_config *running,
+				      const struct vfw_config *cand,
+				      const uint16_t *dev_mtu,
+				      struct vfw_errors *errs);
+
+/**
  * Parsers for single items, used by the control protocol so that a rule in
  * a request has exactly the shape of an item in the file. node must be a
  * mapping node of doc. Return 0 or the number of errors added (>0); on

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Lifetime of a config: defaults, deep copy, free. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_ether.h>
 
 #include "config_private.h"
 
@@ -248,4 +250,81 @@ fail:
 oom:
 	rte_errno = ENOMEM;
 	return NULL;
+}
+
+static const char *
+mtu_str(uint16_t mtu, const uint16_t *dev_mtu, unsigned int r, char *b,
+	size_t len)
+{
+	if (mtu != 0)
+		snprintf(b, len, "%u", mtu);
+	else if (dev_mtu != NULL)
+		snprintf(b, len, "unset (the device's %u)", dev_mtu[r]);
+	else
+		snprintf(b, len, "unset");
+	return b;
+}
+
+unsigned int
+vfw_config_check_restart(const struct vfw_config *running,
+			 const struct vfw_config *cand,
+			 const uint16_t *dev_mtu, struct vfw_errors *errs)
+{
+	static const char *const role[VFW_PORT_MAX] = { "vnet", "cluster" };
+	static const char *const tail =
+		"cannot change while running (restart vnetfw to change it)";
+	unsigned int r, n = 0;
+	char a[64], b[64];
+
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		const struct vfw_cfg_port *o = &running->ports[r];
+		const struct vfw_cfg_port *p = &cand->ports[r];
+
+		if (strcmp(o->device, p->device) != 0) {
+			vfw_errors_add(errs, cand->file, &p->loc,
+				       "ports.%s.device: %s -> %s %s", role[r],
+				       o->device, p->device, tail);
+			n++;
+		}
+		if (o->address.len != p->address.len ||
+		    !vfw_ip_equal(&o->address.ip, &p->address.ip)) {
+			vfw_errors_add(errs, cand->file, &p->loc,
+				       "ports.%s.address: %s -> %s %s", role[r],
+				       vfw_prefix_str(&o->address, a, sizeof(a)),
+				       vfw_prefix_str(&p->address, b, sizeof(b)),
+				       tail);
+			n++;
+		}
+		if (o->has_mac != p->has_mac ||
+		    (o->has_mac && !rte_is_same_ether_addr(&o->mac, &p->mac))) {
+			if (o->has_mac)
+				rte_ether_format_addr(a, sizeof(a), &o->mac);
+			else
+				snprintf(a, sizeof(a), "unset");
+			if (p->has_mac)
+				rte_ether_format_addr(b, sizeof(b), &p->mac);
+			else
+				snprintf(b, sizeof(b), "unset");
+			vfw_errors_add(errs, cand->file, &p->loc,
+				       "ports.%s.mac: %s -> %s %s", role[r], a,
+				       b, tail);
+			n++;
+		}
+		if (o->mtu != p->mtu) {
+			vfw_errors_add(errs, cand->file, &p->loc,
+				       "ports.%s.mtu: %s -> %s %s", role[r],
+				       mtu_str(o->mtu, dev_mtu, r, a, sizeof(a)),
+				       mtu_str(p->mtu, NULL, r, b, sizeof(b)),
+				       tail);
+			n++;
+		}
+	}
+	if (running->conntrack.max_sessions != cand->conntrack.max_sessions) {
+		vfw_errors_add(errs, cand->file, NULL,
+			       "conntrack.max_sessions: %u -> %u %s (it sizes memory at start)",
+			       running->conntrack.max_sessions,
+			       cand->conntrack.max_sessions, tail);
+		n++;
+	}
+	return n;
 }

@@ -396,7 +396,8 @@ ctl_job_build(struct ctl_job *job, const struct vfw_config *running,
 			}
 		}
 	}
-	if (validate(cand, errs) > 0) {
+	if (validate(cand, errs) > 0 ||
+	    vfw_config_check_restart(running, cand, NULL, errs) > 0) {
 		vfw_config_free(cand);
 		return NULL;
 	}

@@ -654,6 +654,7 @@ cmd_apply(struct req *rq)
 static void
 cmd_validate(struct req *rq)
 {
+	struct vfw_errors errs;
 	struct vfw_config *cfg;
 	char *buf = NULL;
 	size_t len = 0;
@@ -664,6 +665,15 @@ cmd_validate(struct req *rq)
 	cfg = load_arg(rq, ",\"valid\":false");
 	if (cfg == NULL)
 		return;
+	/* A dry run of apply: what apply refuses is not valid either. */
+	vfw_errors_init(&errs);
+	if (vfw_config_check_restart(rq->c->running, cfg, NULL, &errs) > 0) {
+		ctl_send_errors(rq->c, rq->cl, ",\"valid\":false", NULL, &errs);
+		vfw_errors_free(&errs);
+		vfw_config_free(cfg);
+		return;
+	}
+	vfw_errors_free(&errs);
 	/* Show exactly what apply would do, which keeps the control section. */
 	kept = control_differs(cfg, rq->c->running);
 	cfg->control = rq->c->running->control;

@@ -491,6 +491,43 @@ test_full(void **state)
 	vfw_errors_free(&e);
 }
 
+/* What apply refuses: one error per field, naming it, old -> new. */
+static void
+test_check_restart(void **state)
+{
+	static const char a_doc[] =
+		"ports:\n"
+		"  vnet: {device: net_null0, address: 10.0.1.4/24, gateway: 10.0.1.1}\n"
+		"  cluster: {device: net_null1, address: 10.240.0.4/16}\n";
+	static const char b_doc[] =
+		"ports:\n"
+		"  vnet: {device: net_null0, address: 10.0.1.4/24, gateway: 10.0.1.2}\n"
+		"  cluster: {device: net_null2, address: 10.240.0.5/16, mtu: 9000,\n"
+		"            mac: \"02:00:00:00:00:02\"}\n"
+		"conntrack: {max_sessions: 2048}\n";
+	const uint16_t dev_mtu[VFW_PORT_MAX] = { 1500, 1500 };
+	struct vfw_config *a, *b;
+	struct vfw_errors e;
+
+	(void)state;
+	a = load_ok(a_doc);
+	b = load_ok(b_doc);
+	vfw_errors_init(&e);
+	assert_int_equal(vfw_config_check_restart(a, a, NULL, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(vfw_config_check_restart(a, b, dev_mtu, &e), 5);
+	assert_int_equal(e.n, 5);
+	assert_string_equal(e.msg[0], "t.yaml:3:12: ports.cluster.device: net_null1 -> net_null2 "
+			    "cannot change while running (restart vnetfw to change it)");
+	assert_non_null(strstr(e.msg[1], "ports.cluster.address: 10.240.0.4/16 -> 10.240.0.5/16 cannot"));
+	assert_non_null(strstr(e.msg[2], "ports.cluster.mac: unset -> 02:00:00:00:00:02 cannot"));
+	assert_non_null(strstr(e.msg[3], "ports.cluster.mtu: unset (the device's 1500) -> 9000 cannot"));
+	assert_non_null(strstr(e.msg[4], "conntrack.max_sessions: 1048576 -> 2048 cannot"));
+	vfw_errors_free(&e);
+	vfw_config_free(a);
+	vfw_config_free(b);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -1759,6 +1796,7 @@ main(void)
 		cmocka_unit_test(test_demo_file),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_check_restart),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_write_file),
 		cmocka_unit_test(test_dup),

@@ -786,7 +786,11 @@ test_apply_validate(void **state)
 	assert_string_equal(v, "0");
 	free(rep);
 
-	/* Only a port's MTU differs: the ports section is a change. */
+	/*
+	 * Only a port's MTU (or device) differs: apply refuses it, so
+	 * validate, its dry run, says invalid too, naming the field and
+	 * its place in the document.
+	 */
 	{
 		const char *at = strstr(next_yaml, "10.240.0.4/16}");
 		char doc[sizeof(next_yaml) + 64];
@@ -800,6 +804,43 @@ test_apply_validate(void **state)
 		line = config_request("validate", doc, "");
 		rep = req(c, line);
 		free(line);
+		assert_false(is_ok(rep));
+		assert_true(json_get(rep, "valid", v, sizeof(v)));
+		assert_string_equal(v, "false");
+		assert_non_null(strstr(rep, "config:3:12: ports.cluster.mtu: unset -> 9000 cannot change while running"));
+		free(rep);
+		line = config_request("apply", doc, "");
+		rep = req(c, line);
+		free(line);
+		assert_false(is_ok(rep));
+		assert_non_null(strstr(rep, "config:3:12: ports.cluster.mtu: unset -> 9000 cannot change while running"));
+		free(rep);
+		assert_int_equal(fk.n_apply, 1);
+
+		at = strstr(next_yaml, "net_null1");
+		assert_non_null(at);
+		k = snprintf(doc, sizeof(doc), "%.*snet_null2%s",
+			     (int)(at - next_yaml), next_yaml,
+			     at + strlen("net_null1"));
+		assert_true(k > 0 && (size_t)k < sizeof(doc));
+		line = config_request("validate", doc, "");
+		rep = req(c, line);
+		free(line);
+		assert_false(is_ok(rep));
+		assert_non_null(strstr(rep, "ports.cluster.device: net_null1 -> net_null2 cannot change"));
+		free(rep);
+
+		/* The gateway can change live: a change of "ports". */
+		at = strstr(next_yaml, "gateway: 10.0.1.1");
+		assert_non_null(at);
+		k = snprintf(doc, sizeof(doc), "%.*sgateway: 10.0.1.2%s",
+			     (int)(at - next_yaml), next_yaml,
+			     at + strlen("gateway: 10.0.1.1"));
+		assert_true(k > 0 && (size_t)k < sizeof(doc));
+		line = config_request("validate", doc, "");
+		rep = req(c, line);
+		free(line);
+		assert_true(is_ok(rep));
 		assert_true(json_get(rep, "changes", v, sizeof(v)));
 		assert_string_equal(v, "1");
 		assert_non_null(strstr(rep, "\"settings\":[\"ports\"]"));

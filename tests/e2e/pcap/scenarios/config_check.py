@@ -3,6 +3,7 @@
 with FILE:LINE:COL: messages; nothing starts."""
 
 import re
+import subprocess
 
 from vfwpcap import load_config, run_check_mode, scenario
 
@@ -38,3 +39,11 @@ def config_check(s, env):
                 "lines reported: %s" % lines)
     s.check("fw_" not in out and "EAL: Started" not in out,
             "nothing started in --check mode")
+
+    # Application options before "--" (or without it): exit 2 and say why,
+    # not only the usage text.
+    r = subprocess.run([env.binary, "-c", path, "--check"], capture_output=True,
+                       text=True, timeout=30)
+    s.eq(r.returncode, 2, "-c FILE --check without '--' exits 2")
+    s.check("go after it" in r.stderr, "and says the options go after '--'",
+            "stderr: %r" % r.stderr[:300])
