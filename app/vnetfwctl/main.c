@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -83,7 +84,7 @@ usage(FILE *f)
 "                                (the previous one is kept as FILE.bak)\n"
 "  explain inbound|outbound PROTO SRC[:PORT] DST[:PORT]\n"
 "                                how a packet would be handled\n"
-"                                (IPv6 with a port: [2001:db8::1]:443)\n"
+"                                (DST:PORT for tcp and udp; IPv4 only)\n"
 "  batch FILE|-                  send request lines (JSON, one per line;\n"
 "                                blank lines and # comments skipped) as one\n"
 "                                transaction: all are applied or none\n"
@@ -579,7 +580,8 @@ config_request(const char *cmd, const char *path, bool change)
 }
 
 /* "addr", "addr:port", "[v6]:port" or a bare IPv6 address. */
-static void
+/* Appends "key":"host"[,"key_port":N]; true when arg has a port. */
+static bool
 endpoint(struct buf *b, const char *key, const char *arg)
 {
 	char host[128];
@@ -616,6 +618,7 @@ endpoint(struct buf *b, const char *key, const char *arg)
 			die_usage("bad port in '%s'", arg);
 		buf_fmt(b, ",\"%s_port\":%lu", key, v);
 	}
+	return port != NULL;
 }
 
 static bool
@@ -1228,9 +1231,22 @@ print_diff(struct doc *dc, yaml_node_t *diff)
  */
 static const char *doc_file;
 
+/*
+ * Set when vnetfwctl wrote the request line itself (from the command's
+ * arguments): the server's "line 1, column N: " then points into a line
+ * the user never saw, so it is left out.
+ */
+static bool request_built;
+
 static void
 print_message(const char *prefix, const char *msg)
 {
+	if (request_built && strncmp(msg, "line 1, column ", 15) == 0) {
+		const char *rest = strstr(msg, ": ");
+
+		if (rest != NULL)
+			msg = rest + 2;
+	}
 	if (doc_file != NULL && strncmp(msg, "config:", 7) == 0)
 		fprintf(stderr, "%serror: %s:%s\n", prefix ? prefix : "",
 			doc_file, msg + 7);
@@ -1554,7 +1570,12 @@ main(int argc, char **argv)
 		buf_str(&b, ",\"protocol\":");
 		buf_json_cstr(&b, args[2]);
 		endpoint(&b, "source", args[3]);
-		endpoint(&b, "destination", args[4]);
+		if (!endpoint(&b, "destination", args[4]) &&
+		    (strcasecmp(args[2], "tcp") == 0 ||
+		     strcasecmp(args[2], "udp") == 0 ||
+		     strcmp(args[2], "6") == 0 || strcmp(args[2], "17") == 0))
+			die_usage("explain %s: give the destination port (DST:PORT, e.g. 10.0.1.4:443)",
+				  args[2]);
 		buf_str(&b, "}");
 		reqs_add(&r, b.s, NULL);
 	} else if (strcmp(cmd, "batch") == 0) {
@@ -1573,6 +1594,10 @@ main(int argc, char **argv)
 		die_usage("unknown command '%s'", cmd);
 	}
 
+	/* batch and raw send the user's own lines; apply and validate
+	 * name the file (doc_file). */
+	request_built = kind != K_RAW && kind != K_APPLY &&
+			kind != K_VALIDATE && strcmp(cmd, "batch") != 0;
 	replies = exchange(&r, &got);
 	if (got < r.n && got == 0)
 		die("%s closed the connection without replying", opt.socket);

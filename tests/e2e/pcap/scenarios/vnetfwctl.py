@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""vnetfwctl as a user sees it: errors it can find itself come before it
+connects (exit 2); server errors about a request line vnetfwctl wrote
+itself leave out the line's "line 1, column N:", which would point into a
+line the user never saw (exit 1); raw shows the reply as it is."""
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+
+from vfwpcap import scenario
+
+ERR = "line 1, column 22: unknown show target 'bogus' (rules, routes, nat)"
+
+
+def fake_server(path, reply):
+    """Answer every request line of one connection with reply."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(20)
+
+    def serve():
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                f = conn.makefile("rb")
+                for _ in f:
+                    conn.sendall((json.dumps(reply) + "\n").encode())
+        except OSError:
+            pass
+        finally:
+            srv.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return t
+
+
+@scenario("vnetfwctl-errors")
+def vnetfwctl_errors(s, env):
+    """vnetfwctl checks explain's arguments itself and prints server errors
+    without positions in a line it wrote."""
+    ctl = os.path.join(os.path.dirname(os.path.dirname(env.binary)),
+                       "vnetfwctl", "vnetfwctl")
+    d = tempfile.mkdtemp(prefix="vfwctl-")
+    sock = os.path.join(d, "ctl.sock")
+
+    def run(*args):
+        return subprocess.run([ctl, "--socket", sock] + list(args),
+                              capture_output=True, text=True, timeout=30)
+
+    # No server: a tcp explain without a destination port is a usage
+    # error found before connecting.
+    r = run("explain", "inbound", "tcp", "198.51.100.7", "10.0.1.4")
+    s.eq(r.returncode, 2, "explain tcp without DST:PORT exits 2")
+    s.check("destination port" in r.stderr and "connect" not in r.stderr,
+            "and says to give the destination port, without connecting",
+            "stderr: %r" % r.stderr[:300])
+
+    t = fake_server(sock, {"ok": False, "error": ERR})
+    r = run("show", "bogus")
+    t.join(5)
+    s.eq(r.returncode, 1, "a refused show exits 1")
+    s.check("error: unknown show target 'bogus'" in r.stderr and
+            "column" not in r.stderr,
+            "the error is printed without the position in vnetfwctl's line",
+            "stderr: %r" % r.stderr[:300])
+    os.unlink(sock)
+
+    t = fake_server(sock, {"ok": False, "error": ERR})
+    r = run("raw", '{"cmd":"show","what":"bogus"}')
+    t.join(5)
+    s.eq(r.returncode, 1, "a refused raw request exits 1")
+    s.check("line 1, column 22" in r.stdout,
+            "raw prints the reply as it is, position included",
+            "stdout: %r" % r.stdout[:300])
+    os.unlink(sock)
+    os.rmdir(d)
