@@ -211,7 +211,7 @@ bench_smoke() {
 import json, sys
 r = json.load(open(sys.argv[1]))["profiles"]
 want = {"route-16", "route-1M", "acl-established-1k", "acl-established-10k",
-        "acl-new-10k", "nat-established-1M", "full"}
+        "acl-new-10k", "nat-new-10k", "nat-established-1M", "full"}
 bad = [p["name"] for p in r if p["forwarded"] == 0 or p["drops"] or p["mpps"] <= 0]
 missing = want - {p["name"] for p in r}
 if bad or missing:

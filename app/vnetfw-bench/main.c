@@ -9,8 +9,9 @@
  *    PMD's rx refill);
  *  - a 60-byte copy of its flow's header template into the mbuf, plus the
  *    length and port fields (standing in for the NIC's DMA write); acl-new
- *    also rewrites the source address and port and updates the IPv4
- *    header checksum (incrementally), so that every packet is a new flow;
+ *    and nat-new also rewrite the source address and port and update the
+ *    IPv4 header checksum (incrementally), so that every packet is a new
+ *    flow (nat-new: half DNAT'd inbound TCP, half SNAT'd outbound UDP);
  *  - vfw_dp_process() on the burst: the whole pipeline, exactly as the
  *    worker loop runs it;
  *  - the transmit hook instead of rte_eth_tx_buffer(): one indirect call
@@ -444,8 +445,13 @@ run(struct vfw_worker *w, const struct profile *p, uint64_t packets,
 				 * left stale (nothing verifies it) */
 				struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + 14);
 				struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
-				uint32_t src = rte_cpu_to_be_32((100u << 24 | 64u << 16) +
-								newport / 64512 + 1);
+				/* clients on the internet; pods (nat-new's
+				 * outbound flows) in the cluster */
+				uint32_t base = B.tmpl_role[f] == VFW_PORT_CLUSTER ?
+					(10u << 24 | 240u << 16 | 16u << 8) :
+					(100u << 24 | 64u << 16) + 1;
+				uint32_t src = rte_cpu_to_be_32(base +
+								(newport / 4096) % 60000);
 
 				u->src_port = rte_cpu_to_be_16((uint16_t)(1024 + newport % 64512));
 				ip->hdr_checksum = vfw_csum_update32(ip->hdr_checksum,
@@ -548,6 +554,8 @@ run_profile(const struct profile *pr, uint64_t packets, struct result *res)
 		run(w, pr, RTE_ALIGN_CEIL((uint64_t)pr->flows, BURST), &cursor, false);
 	if (pr->new_flows && packets > (3u << 20))
 		packets = 3u << 20; /* every packet takes a session */
+	if (pr->new_flows && pr->nat && packets > (1u << 20))
+		packets = 1u << 20; /* half take an SNAT port: 16 x 64512 */
 	mem1 = heap_bytes();
 	vfw_dp_stats_sum(dp, &st);
 	k = st.ev[VFW_EV_FORWARDED];
@@ -605,7 +613,7 @@ usage(void)
 	       "Runs the vnetfw pipeline in-process on one core and prints\n"
 	       "cycles/packet, Mpps and memory for each profile:\n"
 	       "  route-16, route-1M, acl-established-1k, acl-established-10k,\n"
-	       "  acl-new-10k, nat-established-1M, full\n"
+	       "  acl-new-10k, nat-new-10k, nat-established-1M, full\n"
 	       "  --quick      small tables and few packets (a smoke run, seconds)\n"
 	       "  --json FILE  also write the results as JSON\n"
 	       "  --packets N  packets measured per profile (default 20M; quick 200k)\n"
@@ -621,6 +629,7 @@ main(int argc, char **argv)
 		{ "acl-established-1k", 1000, 16, 100000, false, true, false },
 		{ "acl-established-10k", 10000, 16, 100000, false, true, false },
 		{ "acl-new-10k", 10000, 16, 4096, false, false, true },
+		{ "nat-new-10k", 10000, 16, 4096, true, false, true },
 		{ "nat-established-1M", 100, 16, 1000000, true, true, false },
 		{ "full", 10000, 1000000, 1000000, true, true, false },
 	};
@@ -630,6 +639,7 @@ main(int argc, char **argv)
 		{ "acl-established-1k", 200, 16, 4096, false, true, false },
 		{ "acl-established-10k", 500, 16, 4096, false, true, false },
 		{ "acl-new-10k", 500, 16, 1024, false, false, true },
+		{ "nat-new-10k", 500, 16, 1024, true, false, true },
 		{ "nat-established-1M", 100, 16, 8192, true, true, false },
 		{ "full", 500, 20000, 8192, true, true, false },
 	};
@@ -642,7 +652,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct profile *set = full_set;
-	struct result res[8];
+	struct result res[16];
 	const char *json = NULL, *only[8];
 	unsigned int n_only = 0, n_res = 0, i, j, nset = RTE_DIM(full_set);
 	uint64_t packets = 0;
