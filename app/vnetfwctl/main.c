@@ -970,15 +970,16 @@ add_key(const char **keys, size_t n, const char *k)
 
 /*
  * An array of objects as a table. Columns are the keys, first seen first;
- * an object under a key is spread into columns of its own keys (named
- * "key.sub" only where two objects share a sub-key), except keys the row
- * already has: a rule's details next to its counters read as one table.
+ * an object under a key is spread into columns of its own keys, except keys
+ * the row already has: a rule's details next to its counters read as one
+ * table. They are named "key.sub" where two objects share a sub-key or the
+ * object shares no key with the row.
  */
 static void
 print_table(struct doc *dc, yaml_node_t *seq, int indent)
 {
 	const char *top[MAX_COLUMNS], *subs[MAX_COLUMNS];
-	bool nested[MAX_COLUMNS];
+	bool nested[MAX_COLUMNS], same;
 	struct col cols[MAX_COLUMNS];
 	size_t ntop = 0, ncols = 0, nrows, nsub, r, k, j, m, t, uses;
 	yaml_node_item_t *it;
@@ -1027,6 +1028,16 @@ print_table(struct doc *dc, yaml_node_t *seq, int indent)
 					nsub = add_key(subs, nsub,
 						       scalar(node_at(dc, p->key)));
 		}
+		/*
+		 * An object that repeats some of the row's keys (a rule's
+		 * details) is the row in more detail: its other keys read as
+		 * the row's own. One that does not (a port's checksum_offload)
+		 * is a thing of its own: "checksum_offload.rx", not "rx".
+		 */
+		same = false;
+		for (j = 0; j < nsub && !same; j++)
+			for (t = 0; t < ntop && !same; t++)
+				same = strcmp(top[t], subs[j]) == 0;
 		for (j = 0; j < nsub && ncols < MAX_COLUMNS; j++) {
 			for (t = 0; t < ntop; t++)
 				if (strcmp(top[t], subs[j]) == 0)
@@ -1048,7 +1059,7 @@ print_table(struct doc *dc, yaml_node_t *seq, int indent)
 			}
 			cols[ncols].key = top[k];
 			cols[ncols].sub = subs[j];
-			if (uses > 1)
+			if (uses > 1 || !same)
 				snprintf(cols[ncols].head, sizeof(cols[0].head),
 					 "%s.%s", top[k], subs[j]);
 			else

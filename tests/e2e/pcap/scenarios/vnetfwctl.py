@@ -78,4 +78,32 @@ def vnetfwctl_errors(s, env):
             "raw prints the reply as it is, position included",
             "stdout: %r" % r.stdout[:300])
     os.unlink(sock)
+
+    # Tables: an object that repeats the row's keys (a rule's details)
+    # spreads into plain columns; one that does not (a port's
+    # checksum_offload) keeps its name, so its rx/tx are not read as
+    # packet counters.
+    ports = {"ok": True, "ports": [
+        {"role": "vnet", "device": "net_pcap0", "mtu": 1500,
+         "checksum_offload": {"rx": ["ipv4_cksum"], "tx": []}}]}
+    t = fake_server(sock, ports)
+    r = run("show", "ports")
+    t.join(5)
+    head = r.stdout.splitlines()[0] if r.stdout else ""
+    s.eq(r.returncode, 0, "show ports exits 0")
+    s.check("CHECKSUM OFFLOAD.RX" in head and "CHECKSUM OFFLOAD.TX" in head,
+            "the offload columns are named after checksum_offload",
+            "header: %r" % head)
+    os.unlink(sock)
+    rules = {"ok": True, "rules": [
+        {"name": "web", "priority": 100, "hits": 3,
+         "rule": {"name": "web", "priority": 100, "source": ["any"]}}]}
+    t = fake_server(sock, rules)
+    r = run("show", "rules")
+    t.join(5)
+    head = r.stdout.splitlines()[0] if r.stdout else ""
+    s.check(head.split() == ["NAME", "PRIORITY", "HITS", "SOURCE"],
+            "a rule's details are plain columns of the rule's row",
+            "header: %r" % head)
+    os.unlink(sock)
     os.rmdir(d)
