@@ -89,6 +89,7 @@ worker_create(struct vfw_dp *dp, const struct vfw_dp_params *p, unsigned int id)
 	w->pm = p->pm;
 	w->neigh = p->neigh;
 	w->hz = p->hz;
+	w->handoff_pause_max = p->hz * VFW_HANDOFF_PAUSE_US / 1000000;
 	w->io = p->ports_started;
 	w->snat = vfw_nat_pools_worker(p->pools, id);
 	memset(w->role_of_port, 0xff, sizeof(w->role_of_port));

@@ -9,6 +9,7 @@
 #include "vnetfw/dataplane.h"
 
 #define VFW_RING_SIZE 1024
+#define VFW_HANDOFF_PAUSE_US 100 /* longest rx pause for a full hand-off ring */
 #define VFW_PENDING_MAX 256     /* next hops being resolved at once */
 #define VFW_PENDING_PKTS 4      /* packets held per next hop */
 #define VFW_ARP_RETRY_MS 1000
@@ -72,6 +73,11 @@ struct vfw_worker {
 	/* free entries of handoff_out[k] when last looked at: a lower bound,
 	 * since only this worker fills the ring (worker.c, handoff_room()) */
 	uint32_t handoff_room[VFW_MAX_WORKERS];
+	/* rx paused for room on those rings since TSC handoff_held_at, for
+	 * at most handoff_pause_max cycles (VFW_HANDOFF_PAUSE_US) */
+	uint64_t handoff_held_at;
+	uint64_t handoff_pause_max;
+	bool handoff_held;
 	uint64_t seen_gen;
 	vfw_dp_tx_fn tx_hook;
 	void *tx_hook_arg;

@@ -1231,18 +1231,30 @@ outside(const struct vfw_policy *p, uint32_t ip_be)
 
 /*
  * Back-pressure between workers. A packet crosses to its owner through
- * the ring of that pair, and under overload (more packets than the owner
- * can process) the receiving worker must not take more from the NIC than
- * the owner can take from it: otherwise it spends its cycles receiving and
- * parsing packets that it then drops at a full ring (handoff_ring_full).
- * So, as DPDK's eventdev rx adapter does when its event buffer has no room
- * for a burst, a worker leaves its rx queues alone in a loop where a ring
- * to a peer has no room for what one pass of rx may put on it (a burst per
- * port: all of it may be for one peer). The packets wait in the NIC queue,
- * and what overflows that is the NIC's rx miss, counted by the port
- * (nic_rx_missed), with no CPU spent on it, and spread over every flow of
- * the queue rather than over the flows of one owner. The pause is counted
- * per loop (handoff_rx_paused).
+ * the ring of that pair, and when the owner falls behind, the receiving
+ * worker should not take more from the NIC than the owner can take from
+ * it: otherwise it spends its cycles receiving and parsing packets that it
+ * then drops at a full ring (handoff_ring_full). So, as DPDK's eventdev rx
+ * adapter does when its event buffer has no room for a burst, a worker
+ * leaves its rx queues alone in a loop where a ring to a peer has no room
+ * for what one pass of rx may put on it (a burst per port: all of it may
+ * be for one peer). The packets wait in the NIC queue; what overflows it
+ * is the NIC's rx miss (nic_rx_missed), which costs no CPU. Each such
+ * loop counts handoff_rx_paused.
+ *
+ * But a paused worker does not serve its own flows either: the pause
+ * ties every worker to the slowest owner. An owner that is slow for good
+ * (its CPU shared, or the traffic's outside addresses hashing mostly to
+ * it, which an attacker can arrange) would hold back all traffic; with
+ * 2 workers on the rig, where one worker had a third of a CPU, pausing
+ * without a limit cut what vnetfw forwarded by more than half
+ * (docs/PERFORMANCE.md). So a pause lasts at most VFW_HANDOFF_PAUSE_US
+ * (about what a NIC queue of 1024 holds at 10 Mpps): a ring still short
+ * of room after that is congestion, not a hiccup, and the worker goes
+ * back to receiving, serves its own flows and drops what does not fit
+ * on the ring, as VPP's hand-off does (congestion drop), counted as
+ * handoff_ring_full. The pause ends, and may start again, when the
+ * room is back.
  *
  * No deadlock: a worker takes packets from its incoming rings first in
  * every loop, paused or not, and processing a handed-off packet never
@@ -1311,7 +1323,7 @@ handoff_send(struct vfw_worker *w, unsigned int k, struct rte_mbuf **pkts,
 	sent = rte_ring_sp_enqueue_burst(w->handoff_out[k], (void **)pkts, n, &room);
 	w->handoff_room[k] = room;
 	w->stats.ev[VFW_EV_HANDOFF_OUT] += sent;
-	/* not after the room check before rx; counted should it ever be */
+	/* a ring still short of room after the longest pause */
 	while (unlikely(sent < n))
 		drop(w, pkts[sent++], VFW_DROP_HANDOFF_FULL);
 }
@@ -1488,9 +1500,18 @@ worker_poll(struct vfw_worker *w, uint64_t now, const bool multi)
 		for (r = 0; r < VFW_PORT_MAX; r++)
 			if (w->id < w->ports[r].n_rxq)
 				need += VFW_BURST;
-		if (unlikely(!handoff_room(w, need))) {
-			paused = true;
-			w->stats.ev[VFW_EV_HANDOFF_RX_PAUSED]++;
+		if (likely(handoff_room(w, need))) {
+			w->handoff_held = false;
+		} else {
+			if (!w->handoff_held) {
+				w->handoff_held = true;
+				w->handoff_held_at = now;
+			}
+			/* past the limit: receive, and drop what does not fit */
+			if (now - w->handoff_held_at < w->handoff_pause_max) {
+				paused = true;
+				w->stats.ev[VFW_EV_HANDOFF_RX_PAUSED]++;
+			}
 		}
 	}
 	for (r = 0; r < VFW_PORT_MAX && !paused; r++) {

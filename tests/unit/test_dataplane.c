@@ -1061,20 +1061,30 @@ test_next_hop_hints(void **state)
  * Two workers, each with a receive queue on two net_ring ports; the test
  * plays the NIC (keeps a worker's vnet queue topped up from an endless
  * source of 512 UDP flows, with outside sources, so about half belong to
- * the other worker) and the scheduler: it runs one worker's loop
- * (vfw_dp_worker_poll) several times for each pass of the other, as when
- * the owner of half the traffic gets a fraction of a CPU. Without
- * back-pressure the fast worker fills its ring to the slow one and drops
- * what follows (handoff_ring_full). With it, every packet offered must be
- * forwarded, the fast worker must pause its receive while the ring lacks
- * room, a paused pass must leave the NIC queue untouched, and every pass
- * must first take what its peer handed it. Single-threaded: the outcome is
- * the same on every run.
+ * the other worker), the clock (each tick is a 50th of the longest rx
+ * pause) and the scheduler: it runs one worker's loop
+ * (vfw_dp_worker_poll) once a tick and the other's less often, as when
+ * the owner of half the traffic gets a fraction of a CPU.
+ *
+ * - The slow worker runs every 32 ticks, within the longest pause: every
+ *   packet offered must be forwarded (without back-pressure the fast
+ *   worker would fill its ring to the slow one and drop what follows:
+ *   handoff_ring_full), the fast worker must pause its receive while the
+ *   ring lacks room, a paused pass must leave the NIC queue untouched,
+ *   and every pass must first take what its peer handed it. Both ways.
+ * - The slow worker stalls for 8 pauses' worth: the fast worker pauses
+ *   for one pause, then receives again, forwards its own flows and drops
+ *   (handoff_ring_full) what does not fit on the ring.
+ *
+ * Single-threaded, with its own clock: the outcome is the same on every
+ * run.
  */
 #define B_FLOWS 512
 #define B_DEPTH 512       /* packets kept in the fed rx queue (net_ring: 1023) */
 #define B_PER_PHASE 16000 /* packets offered per phase */
 #define B_SLOW 32         /* passes of the fast worker per pass of the slow */
+#define B_TICKS 50        /* ticks per longest pause */
+#define B_STALL (8 * B_TICKS) /* ticks the slow worker stalls for */
 
 static struct {
 	struct rte_mempool *pool;
@@ -1089,6 +1099,9 @@ static struct {
 	uint16_t port[VFW_PORT_MAX];
 	uint8_t tmpl[B_FLOWS][FRAME] __rte_aligned(8);
 	uint64_t offered, tx, bad, pauses[2], passes[2];
+	uint64_t now, tick;
+	uint64_t stall_pauses;       /* the fast worker's, in the last stall */
+	uint64_t stall_tx;           /* forwarded during the last stall */
 } B;
 
 static void
@@ -1158,7 +1171,7 @@ bp_pass(unsigned int i)
 	unsigned int rx_before = rte_ring_count(B.rxq[i]), took;
 	uint64_t paused = w->stats.ev[VFW_EV_HANDOFF_RX_PAUSED];
 
-	vfw_dp_worker_poll(w, rte_rdtsc());
+	vfw_dp_worker_poll(w, B.now);
 	B.passes[i]++;
 	/* first what the peer handed over: all of it, or at least what one
 	 * pass of the peer's rx can add (a burst per port) */
@@ -1177,20 +1190,28 @@ bp_pass(unsigned int i)
 	}
 }
 
-/* Offer B_PER_PHASE packets on fast's queue; fast runs B_SLOW passes per
- * pass of the other. Ends when everything offered left the rings. */
+/*
+ * Offer B_PER_PHASE packets on fast's queue, one tick per pass of fast;
+ * the other worker sleeps for the first stall ticks, then runs every
+ * B_SLOW ticks. Ends when everything offered has left the rings.
+ */
 static void
-bp_phase(unsigned int fast)
+bp_phase(unsigned int fast, uint64_t stall)
 {
 	uint64_t limit = B.offered + B_PER_PHASE, it;
 	/* enough passes for every packet many times over: more would mean
 	 * that the workers stopped making progress */
-	uint64_t max_it = 64 * B_PER_PHASE / VFW_BURST;
+	uint64_t max_it = stall + 64 * B_PER_PHASE / VFW_BURST;
+	uint64_t paused = B.pauses[fast], tx = B.tx;
 
-	for (it = 0; it < max_it; it++) {
+	for (it = 0; it < max_it; it++, B.now += B.tick) {
+		if (it == stall) {
+			B.stall_pauses = B.pauses[fast] - paused;
+			B.stall_tx = B.tx - tx;
+		}
 		bp_feed(fast, limit);
 		bp_pass(fast);
-		if (it % B_SLOW == B_SLOW - 1)
+		if (it >= stall && it % B_SLOW == B_SLOW - 1)
 			bp_pass(1 - fast);
 		if (B.offered == limit && rte_ring_count(B.rxq[fast]) == 0 &&
 		    rte_ring_count(B.w[0]->handoff_out[1]) == 0 &&
@@ -1208,7 +1229,7 @@ test_handoff_backpressure(void **state)
 	struct vfw_dp_stats st;
 	struct vfw_policy *p;
 	unsigned int r, i, k;
-	uint64_t drops = 0;
+	uint64_t drops = 0, pause_passes, tx0;
 
 	(void)state;
 	memset(&B, 0, sizeof(B));
@@ -1270,8 +1291,14 @@ test_handoff_backpressure(void **state)
 		build_frame(B.tmpl[i], 10u << 24 | 100u << 16 | (i * 7919u & 0xffff),
 			    SERVER, (uint16_t)(10000 + i), PROBE_PORT);
 
-	bp_phase(0);   /* worker 1 gets one pass in B_SLOW */
-	bp_phase(1);   /* and the other way round */
+	B.now = rte_rdtsc();
+	B.tick = B.w[0]->handoff_pause_max / B_TICKS;
+	assert_true(B.tick > 0);
+	/* passes of one pause: those less than the limit after its start */
+	pause_passes = (B.w[0]->handoff_pause_max + B.tick - 1) / B.tick;
+
+	bp_phase(0, 0);   /* worker 1 gets one pass in B_SLOW */
+	bp_phase(1, 0);   /* and the other way round */
 
 	vfw_dp_stats_sum(B.dp, &st);
 	for (k = 1; k < VFW_DROP_MAX; k++) {
@@ -1299,6 +1326,30 @@ test_handoff_backpressure(void **state)
 	assert_true(B.pauses[0] > 0);
 	assert_true(B.pauses[1] > 0);
 	assert_int_equal(st.ev[VFW_EV_HANDOFF_RX_PAUSED], B.pauses[0] + B.pauses[1]);
+
+	/* Worker 1 stalls: worker 0 pauses once, for the longest pause, then
+	 * serves its own flows and drops what worker 1 cannot take. */
+	tx0 = B.tx;
+	bp_phase(0, B_STALL);
+	vfw_dp_stats_sum(B.dp, &st);
+	print_message("stall: %" PRIu64 " paused passes (a pause: %" PRIu64
+		      "), %" PRIu64 " forwarded during it, %" PRIu64 " in the phase, %"
+		      PRIu64 " dropped at the ring\n",
+		      B.stall_pauses, pause_passes, B.stall_tx, B.tx - tx0,
+		      st.drops[VFW_DROP_HANDOFF_FULL]);
+	assert_int_equal(B.stall_pauses, pause_passes);
+	assert_true(st.drops[VFW_DROP_HANDOFF_FULL] > 0);
+	/* every packet forwarded or dropped there, and nothing else */
+	assert_int_equal(B.tx + st.drops[VFW_DROP_HANDOFF_FULL], B.offered);
+	assert_int_equal(B.offered, 3 * B_PER_PHASE);
+	for (k = 1; k < VFW_DROP_MAX; k++)
+		if (k != VFW_DROP_HANDOFF_FULL)
+			assert_int_equal(st.drops[k], 0);
+	/* worker 0's own flows went on while worker 1 stalled: a pause
+	 * without end would have stopped them once the ring filled (about
+	 * 64 ticks, 16 own packets a tick), past the limit they get about
+	 * 16 a tick */
+	assert_true(B.stall_tx > 4 * B_STALL);
 
 	vfw_dp_free(B.dp);
 	for (r = 0; r < VFW_PORT_MAX; r++) {
