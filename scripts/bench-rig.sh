@@ -287,9 +287,10 @@ CLUSTER_PCAP=$WORK/cluster.pcap
 # RTE_ETH_RSS_IP): the Toeplitz hash of (source, destination), queue =
 # RETA[hash % 128] with the table filled round robin, as PMDs do by
 # default. --steer owner: every packet on the queue of the worker that
-# owns its flow (vnetfw's own dispatch hash over the outside addresses,
-# derived from each profile's config as lib/policy does), which no NIC
-# setup of vnetfw's gives today: the no-hand-off bound. Either way every
+# owns its flow (vnetfw's dispatch: the same hash and table over the
+# outside addresses, the "inside" derived from each profile's config as
+# lib/policy does): the no-hand-off bound. The two differ only for flows
+# with an inside address (NAT domain, cluster subnet). Either way every
 # flow is on one queue and the queues together replay each pcap once, so
 # the packets are the ones a one-worker run sees. (The same pcap on every
 # queue would be another traffic mix: each flow on every queue.)
@@ -299,7 +300,7 @@ import ipaddress, struct, sys
 
 mode, n, cfg_path, tag, pcaps = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
 
-KEY = int.from_bytes(bytes([0x6d, 0x5a] * 20), "big")  # app/vnetfw/main.c
+KEY = int.from_bytes(bytes([0x6d, 0x5a] * 20), "big")  # lib/dataplane/dp.c vfw_rss_key
 KEY_BITS, RETA = 320, 128
 
 def toeplitz(data):
@@ -308,14 +309,6 @@ def toeplitz(data):
         if data[i // 8] & (0x80 >> (i % 8)):
             h ^= (KEY >> (KEY_BITS - 32 - i)) & 0xffffffff
     return h
-
-def crc32c(data, crc=0):
-    # rte_hash_crc_4byte(): the SSE4.2 crc32 instruction, no inversions
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc
 
 inside = []
 if mode == "owner":
@@ -356,7 +349,7 @@ for path in pcaps:
             if mode == "rss":
                 q = toeplitz(src + dst) % RETA % n
             else:
-                q = crc32c(bytes(x ^ y for x, y in zip(outside(src), outside(dst)))) % n
+                q = toeplitz(outside(src) + outside(dst)) % RETA % n
         out[q] += rec
         counts[q] += 1
         off += 16 + incl

@@ -245,14 +245,6 @@ list_ports(void)
 
 static const char *const role_names[VFW_PORT_MAX] = { "vnet", "cluster" };
 
-/* A symmetric Toeplitz key: both directions of a flow hash alike. */
-static uint8_t rss_key[40] = {
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-};
-
 /* Ethernet header and one VLAN tag: the L2 part of a frame of MTU bytes. */
 #define PORT_L2_OVERHEAD (RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN)
 /* net_af_packet's ring frame size without a framesz devarg (DFLT_FRAME_SIZE) */
@@ -569,8 +561,10 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 	rte_eth_dev_info_get(port->port_id, &info);
 	if (port->n_rxq > 1 && info.flow_type_rss_offloads != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_key = rss_key;
-		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(rss_key);
+		/* vnetfw's symmetric key, which the workers' flow
+		 * ownership also uses (dataplane.h) */
+		conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)vfw_rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = VFW_RSS_KEY_LEN;
 		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)

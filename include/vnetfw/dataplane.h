@@ -103,6 +103,25 @@ struct vfw_dp_port {
 				    *   to the port */
 };
 
+/**
+ * Flow ownership with several workers. The owner of an IPv4 packet is
+ *   (vfw_dp_rss_hash(outside(src), outside(dst)) % VFW_RSS_RETA_SIZE) % N
+ * where outside() is 0 for an address inside the NAT domain: the Toeplitz
+ * hash with VFW_RSS_KEY (symmetric: both directions hash alike) mapped
+ * through a round-robin redirection table of 128 entries. That is the
+ * queue a NIC picks for the packet when its RSS hashes the IPv4 addresses
+ * with this key and fills its table round robin (what vnetfw asks for, and
+ * the PMDs' default fill), for N a power of two: a flow whose addresses are
+ * all outside arrives on its owner's queue and is not handed off.
+ */
+#define VFW_RSS_KEY_LEN 40
+#define VFW_RSS_RETA_SIZE 128
+extern const uint8_t vfw_rss_key[VFW_RSS_KEY_LEN];
+
+/** Toeplitz hash (vfw_rss_key) of the IPv4 pair (src, dst), both in
+ * network order, as rte_softrss() computes it; equal for (dst, src). */
+uint32_t vfw_dp_rss_hash(uint32_t src_be, uint32_t dst_be);
+
 struct vfw_dp_params {
 	unsigned int n_workers;
 	struct vfw_dp_port ports[VFW_PORT_MAX];

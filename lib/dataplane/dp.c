@@ -8,6 +8,8 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include <rte_thash.h>
+
 #include "dp_private.h"
 
 #define VFW_EV_NAME_(e, s) [VFW_EV_##e] = s,
@@ -128,6 +130,42 @@ worker_create(struct vfw_dp *dp, const struct vfw_dp_params *p, unsigned int id)
 fail:
 	worker_free(w);
 	return NULL;
+}
+
+/* A symmetric Toeplitz key: the 16-bit period makes the windows of the
+ * source and destination words equal, so both directions hash alike. */
+const uint8_t vfw_rss_key[VFW_RSS_KEY_LEN] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+/*
+ * The Toeplitz hash is linear over GF(2) in its input, so the hash of the
+ * 8 bytes (src, dst) is the XOR of the hashes of each byte in its place:
+ * eight 256-entry tables, built once with rte_softrss(), replace its loop
+ * over 64 bits.
+ */
+uint32_t vfw_rss_tbl[8][256];
+
+RTE_INIT(vfw_rss_tbl_init)
+{
+	unsigned int k, v;
+
+	for (k = 0; k < 8; k++)
+		for (v = 0; v < 256; v++) {
+			uint32_t t[2] = { 0, 0 };
+
+			t[k / 4] = v << (24 - 8 * (k % 4));
+			vfw_rss_tbl[k][v] = rte_softrss(t, 2, vfw_rss_key);
+		}
+}
+
+uint32_t
+vfw_dp_rss_hash(uint32_t src_be, uint32_t dst_be)
+{
+	return vfw_rss_hash(src_be, dst_be);
 }
 
 struct vfw_dp *

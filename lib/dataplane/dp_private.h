@@ -19,6 +19,20 @@
 
 struct vfw_dp;
 
+/* vfw_dp_rss_hash(), inline for dispatch (dp.c builds the tables). */
+extern uint32_t vfw_rss_tbl[8][256];
+
+static inline uint32_t
+vfw_rss_hash(uint32_t src_be, uint32_t dst_be)
+{
+	const uint8_t *a = (const uint8_t *)&src_be, *b = (const uint8_t *)&dst_be;
+
+	return vfw_rss_tbl[0][a[0]] ^ vfw_rss_tbl[1][a[1]] ^
+	       vfw_rss_tbl[2][a[2]] ^ vfw_rss_tbl[3][a[3]] ^
+	       vfw_rss_tbl[4][b[0]] ^ vfw_rss_tbl[5][b[1]] ^
+	       vfw_rss_tbl[6][b[2]] ^ vfw_rss_tbl[7][b[3]];
+}
+
 /*
  * ICMP errors the appliance originates (icmp_gen.c): time exceeded and
  * fragmentation needed, at most VFW_ICMP_ERR_RATE per second per worker

@@ -1086,10 +1086,10 @@ process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 	      struct rte_mbuf **pkts, unsigned int n, uint64_t now)
 {
 	struct rte_mbuf *ct_pkts[VFW_BURST], *miss[VFW_BURST], *fwd[VFW_BURST];
-	struct rte_mbuf *late[VFW_BURST];
+	struct rte_mbuf *late[VFW_BURST], *errs[VFW_BURST];
 	const struct vfw_flow_key *keys[VFW_BURST];
 	int32_t hits[VFW_BURST];
-	unsigned int i, nct = 0, nm = 0, nf = 0, nlate = 0;
+	unsigned int i, nct = 0, nm = 0, nf = 0, nlate = 0, nerr = 0;
 	uint64_t removed = vfw_ct_removed(w->ct);
 
 	for (i = 0; i < n; i++) {
@@ -1150,8 +1150,11 @@ process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 			}
 		}
 		if (unlikely(meta->flags & VFW_PF_ICMP_ERR)) {
-			if (icmp_error(w, m, meta))
-				fwd[nf++] = m;
+			/* after this chunk's sessions exist: an error may be
+			 * about a flow whose first packet is earlier in the
+			 * chunk (packets handed off by another worker arrive
+			 * in one batch, from both ports) */
+			errs[nerr++] = m;
 			continue;
 		}
 		keys[nct] = &meta->key;
@@ -1183,6 +1186,9 @@ process_chunk(struct vfw_worker *w, struct vfw_policy *p,
 		new_flows(w, p, miss, nm, now, fwd, &nf);
 	if (unlikely(nlate != 0))
 		late_fragments(w, late, nlate, now, fwd, &nf);
+	for (i = 0; i < nerr; i++)
+		if (icmp_error(w, errs[i], vfw_pkt_meta(errs[i])))
+			fwd[nf++] = errs[i];
 	/* A session removed in this chunk may have made way for another
 	 * under the same index: then no handle here is trusted for hints. */
 	route_and_tx(w, p, fwd, nf, vfw_ct_removed(w->ct) == removed);
@@ -1360,8 +1366,10 @@ dispatch(struct vfw_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 				a = inner.src[0];
 				b = inner.dst[0];
 			}
-			owner = rte_hash_crc_4byte(outside(p, a) ^ outside(p, b), 0) %
-				w->n_workers;
+			/* the queue the NIC's RSS picks when every address
+			 * is outside (dataplane.h, VFW_RSS_RETA_SIZE) */
+			owner = (vfw_rss_hash(outside(p, a), outside(p, b)) %
+				 VFW_RSS_RETA_SIZE) % w->n_workers;
 		}
 		if (owner == w->id) {
 			mine[nm++] = m;
