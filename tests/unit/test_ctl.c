@@ -701,6 +701,20 @@ static const char next_yaml[] =
 	"          translated_addresses: [10.0.1.4], ports: 1024-65535}]\n"
 	"control: {socket: /run/elsewhere.sock, mode: \"0600\"}\n";
 
+/* base with its first occurrence of old replaced by new_, into doc. */
+static void
+doc_with(char *doc, size_t size, const char *base, const char *old,
+	 const char *new_)
+{
+	const char *at = strstr(base, old);
+	int k;
+
+	assert_non_null(at);
+	k = snprintf(doc, size, "%.*s%s%s", (int)(at - base), base, new_,
+		     at + strlen(old));
+	assert_true(k > 0 && (size_t)k < size);
+}
+
 /* A JSON request carrying doc as its "config" string. */
 static char *
 config_request(const char *cmd, const char *doc, const char *more)
@@ -792,15 +806,10 @@ test_apply_validate(void **state)
 	 * its place in the document.
 	 */
 	{
-		const char *at = strstr(next_yaml, "10.240.0.4/16}");
 		char doc[sizeof(next_yaml) + 64];
-		int k;
 
-		assert_non_null(at);
-		k = snprintf(doc, sizeof(doc), "%.*s10.240.0.4/16, mtu: 9000}%s",
-			     (int)(at - next_yaml), next_yaml,
-			     at + strlen("10.240.0.4/16}"));
-		assert_true(k > 0 && (size_t)k < sizeof(doc));
+		doc_with(doc, sizeof(doc), next_yaml, "10.240.0.4/16}",
+			 "10.240.0.4/16, mtu: 9000}");
 		line = config_request("validate", doc, "");
 		rep = req(c, line);
 		free(line);
@@ -817,12 +826,7 @@ test_apply_validate(void **state)
 		free(rep);
 		assert_int_equal(fk.n_apply, 1);
 
-		at = strstr(next_yaml, "net_null1");
-		assert_non_null(at);
-		k = snprintf(doc, sizeof(doc), "%.*snet_null2%s",
-			     (int)(at - next_yaml), next_yaml,
-			     at + strlen("net_null1"));
-		assert_true(k > 0 && (size_t)k < sizeof(doc));
+		doc_with(doc, sizeof(doc), next_yaml, "net_null1", "net_null2");
 		line = config_request("validate", doc, "");
 		rep = req(c, line);
 		free(line);
@@ -831,12 +835,8 @@ test_apply_validate(void **state)
 		free(rep);
 
 		/* The gateway can change live: a change of "ports". */
-		at = strstr(next_yaml, "gateway: 10.0.1.1");
-		assert_non_null(at);
-		k = snprintf(doc, sizeof(doc), "%.*sgateway: 10.0.1.2%s",
-			     (int)(at - next_yaml), next_yaml,
-			     at + strlen("gateway: 10.0.1.1"));
-		assert_true(k > 0 && (size_t)k < sizeof(doc));
+		doc_with(doc, sizeof(doc), next_yaml, "gateway: 10.0.1.1",
+			 "gateway: 10.0.1.2");
 		line = config_request("validate", doc, "");
 		rep = req(c, line);
 		free(line);

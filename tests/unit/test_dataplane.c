@@ -513,10 +513,50 @@ worker_main(void *arg)
 
 /* ---- setup ---- */
 
+/* The config's static neighbors, each on the port its route leaves by. */
+static void
+add_static_neighbors(struct vfw_neigh_table *neigh, const struct vfw_config *cfg)
+{
+	unsigned int r;
+
+	for (r = 0; r < cfg->n_neighbors; r++)
+		assert_int_equal(vfw_neigh_add_static(neigh,
+			(uint8_t)RTE_MAX(vfw_route_port_of(cfg,
+				cfg->neighbors[r].address.v4), 0),
+			cfg->neighbors[r].address.v4, &cfg->neighbors[r].mac), 0);
+}
+
+/* A data plane of n workers, n queues per port, ports not started.
+ * port_id: the ethdev of each role, or NULL for ports 0 and 1. */
+static struct vfw_dp *
+create_dp(unsigned int n, const uint16_t *port_id, struct vfw_policy_mgr *pm,
+	  struct vfw_neigh_table *neigh, struct vfw_nat_pools *pools,
+	  struct rte_mempool *pool, const struct vfw_config *cfg)
+{
+	struct vfw_dp_params dpp;
+	unsigned int r;
+
+	memset(&dpp, 0, sizeof(dpp));
+	dpp.n_workers = n;
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		dpp.ports[r].port_id = port_id != NULL ? port_id[r] : (uint16_t)r;
+		dpp.ports[r].mac = port_mac[r];
+		dpp.ports[r].ip = cfg->ports[r].address.ip.v4;
+		dpp.ports[r].n_rxq = dpp.ports[r].n_txq = (uint16_t)n;
+	}
+	dpp.pm = pm;
+	dpp.neigh = neigh;
+	dpp.pools = pools;
+	dpp.pool = pool;
+	dpp.cfg = cfg;
+	dpp.socket = SOCKET_ID_ANY;
+	dpp.hz = rte_get_tsc_hz();
+	return vfw_dp_create(&dpp);
+}
+
 static int
 setup(void **state)
 {
-	struct vfw_dp_params dpp;
 	struct vfw_policy *p;
 	unsigned int r, lc, n = 0;
 
@@ -540,34 +580,13 @@ setup(void **state)
 	assert_non_null(T.pm);
 	T.cfg0 = gen_config(true, 0);
 	assert_non_null(T.cfg0);
-	for (r = 0; r < T.cfg0->n_neighbors; r++)
-		assert_int_equal(vfw_neigh_add_static(T.neigh,
-			(uint8_t)RTE_MAX(vfw_route_port_of(T.cfg0,
-				T.cfg0->neighbors[r].address.v4), 0),
-			T.cfg0->neighbors[r].address.v4,
-			&T.cfg0->neighbors[r].mac), 0);
+	add_static_neighbors(T.neigh, T.cfg0);
 	p = gen_build(true, 0);
 	assert_non_null(p);
 	assert_int_equal(vfw_policy_publish(T.pm, p), 0);
 	vfw_policy_sync(T.pm);
 
-	memset(&dpp, 0, sizeof(dpp));
-	dpp.n_workers = T.n_workers;
-	for (r = 0; r < VFW_PORT_MAX; r++) {
-		dpp.ports[r].port_id = (uint16_t)r;
-		dpp.ports[r].mac = port_mac[r];
-		dpp.ports[r].ip = T.cfg0->ports[r].address.ip.v4;
-		dpp.ports[r].n_rxq = dpp.ports[r].n_txq = (uint16_t)T.n_workers;
-	}
-	dpp.pm = T.pm;
-	dpp.neigh = T.neigh;
-	dpp.pools = T.pools;
-	dpp.pool = T.pool;
-	dpp.cfg = T.cfg0;
-	dpp.socket = SOCKET_ID_ANY;
-	dpp.hz = rte_get_tsc_hz();
-	dpp.ports_started = false;
-	T.dp = vfw_dp_create(&dpp);
+	T.dp = create_dp(T.n_workers, NULL, T.pm, T.neigh, T.pools, T.pool, T.cfg0);
 	assert_non_null(T.dp);
 	for (r = 0; r < T.n_workers; r++) {
 		struct stress_worker *s = &T.sw[r];
@@ -962,10 +981,9 @@ pods_route_hits(const struct vfw_policy *p)
 static void
 test_next_hop_hints(void **state)
 {
-	struct vfw_dp_params dpp;
 	struct vfw_config *cfg;
 	struct vfw_policy *p;
-	unsigned int r, i;
+	unsigned int i;
 
 	(void)state;
 	memset(&H, 0, sizeof(H));
@@ -983,27 +1001,8 @@ test_next_hop_hints(void **state)
 	assert_non_null(H.pm);
 	cfg = hint_config(H_APPL_A, 0, false);
 	assert_non_null(cfg);
-	for (r = 0; r < cfg->n_neighbors; r++)
-		assert_int_equal(vfw_neigh_add_static(H.neigh,
-			(uint8_t)RTE_MAX(vfw_route_port_of(cfg,
-				cfg->neighbors[r].address.v4), 0),
-			cfg->neighbors[r].address.v4, &cfg->neighbors[r].mac), 0);
-	memset(&dpp, 0, sizeof(dpp));
-	dpp.n_workers = 1;
-	for (r = 0; r < VFW_PORT_MAX; r++) {
-		dpp.ports[r].port_id = (uint16_t)r;
-		dpp.ports[r].mac = port_mac[r];
-		dpp.ports[r].ip = cfg->ports[r].address.ip.v4;
-		dpp.ports[r].n_rxq = dpp.ports[r].n_txq = 1;
-	}
-	dpp.pm = H.pm;
-	dpp.neigh = H.neigh;
-	dpp.pools = H.pools;
-	dpp.pool = H.pool;
-	dpp.cfg = cfg;
-	dpp.socket = SOCKET_ID_ANY;
-	dpp.hz = rte_get_tsc_hz();
-	H.dp = vfw_dp_create(&dpp);
+	add_static_neighbors(H.neigh, cfg);
+	H.dp = create_dp(1, NULL, H.pm, H.neigh, H.pools, H.pool, cfg);
 	assert_non_null(H.dp);
 	H.w = vfw_dp_worker(H.dp, 0);
 	vfw_dp_set_tx_hook(H.w, hint_collect, NULL);
@@ -1226,7 +1225,6 @@ bp_phase(unsigned int fast, uint64_t stall)
 static void
 test_handoff_backpressure(void **state)
 {
-	struct vfw_dp_params dpp;
 	struct vfw_dp_stats st;
 	struct vfw_policy *p;
 	unsigned int r, i, k;
@@ -1250,11 +1248,7 @@ test_handoff_backpressure(void **state)
 	assert_non_null(B.pm);
 	B.cfg = gen_config(true, 0);
 	assert_non_null(B.cfg);
-	for (r = 0; r < B.cfg->n_neighbors; r++)
-		assert_int_equal(vfw_neigh_add_static(B.neigh,
-			(uint8_t)RTE_MAX(vfw_route_port_of(B.cfg,
-				B.cfg->neighbors[r].address.v4), 0),
-			B.cfg->neighbors[r].address.v4, &B.cfg->neighbors[r].mac), 0);
+	add_static_neighbors(B.neigh, B.cfg);
 	{
 		struct vfw_errors errs;
 
@@ -1266,22 +1260,7 @@ test_handoff_backpressure(void **state)
 	assert_int_equal(vfw_policy_publish(B.pm, p), 0);
 	vfw_policy_sync(B.pm);
 
-	memset(&dpp, 0, sizeof(dpp));
-	dpp.n_workers = 2;
-	for (r = 0; r < VFW_PORT_MAX; r++) {
-		dpp.ports[r].port_id = B.port[r];
-		dpp.ports[r].mac = port_mac[r];
-		dpp.ports[r].ip = B.cfg->ports[r].address.ip.v4;
-		dpp.ports[r].n_rxq = dpp.ports[r].n_txq = 2;
-	}
-	dpp.pm = B.pm;
-	dpp.neigh = B.neigh;
-	dpp.pools = B.pools;
-	dpp.pool = B.pool;
-	dpp.cfg = B.cfg;
-	dpp.socket = SOCKET_ID_ANY;
-	dpp.hz = rte_get_tsc_hz();
-	B.dp = vfw_dp_create(&dpp);
+	B.dp = create_dp(2, B.port, B.pm, B.neigh, B.pools, B.pool, B.cfg);
 	assert_non_null(B.dp);
 	for (i = 0; i < 2; i++) {
 		B.w[i] = vfw_dp_worker(B.dp, i);
