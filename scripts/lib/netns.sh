@@ -121,7 +121,8 @@ vfw_topo_destroy() {
 # the topology's af_packet ports, one per line. With 2 workers the ports get
 # two queue pairs and the two worker lcores share core 1 (2-core machines).
 # VFW_FW_CLUSTER_VDEV replaces the cluster port's vdev (e.g. a net_tap
-# that the scenario bridges to the cluster veth).
+# that the scenario bridges to the cluster veth), VFW_FW_VNET_VDEV the
+# vnet port's.
 vfw_fw_eal_args() {
 	local workers=${1:-1} prefix=$2 q=''
 	if ((workers > 1)); then
@@ -137,7 +138,7 @@ vfw_fw_eal_args() {
 	# a datagram of up to 4016 bytes (4096 - 80) fits a ring frame, and vnetfw
 	# fragments it again for the 1500-byte links (docs/architecture.md)
 	printf '%s\n' "--file-prefix=$prefix" "--no-pci" \
-		"--vdev=net_af_packet0,iface=$VFW_IF_VNET$q,framesz=4096" \
+		"--vdev=${VFW_FW_VNET_VDEV:-net_af_packet0,iface=$VFW_IF_VNET$q,framesz=4096}" \
 		"--vdev=${VFW_FW_CLUSTER_VDEV:-net_af_packet1,iface=$VFW_IF_CL$q,framesz=4096}"
 	vfw_eal_mem_args
 }
