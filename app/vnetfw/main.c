@@ -626,6 +626,18 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 		"queues, link %s %u Mbps\n", role_names[r], cp->device, port->port_id,
 		mac, port->mtu, port->n_rxq, port->n_txq,
 		link.link_status ? "up" : "down", link.link_speed);
+	/* DPDK 22.11's memif server leaves the queues its client brought no
+	 * ring for pointing at the client's first tx ring: an extra worker
+	 * then receives the peer's packets a second time, and what it sends
+	 * is refused or overwrites packets the peer has not yet handed
+	 * over. Nothing in ethdev tells how many rings the peer brought. */
+	if (port->n_rxq > 1 && info.driver_name != NULL &&
+	    strcmp(info.driver_name, "net_memif") == 0)
+		RTE_LOG(WARNING, USER1, "port %s: net_memif with %u queue pairs: "
+			"the peer must connect with %u too (testpmd --rxq=%u "
+			"--txq=%u); with fewer, every packet is received twice "
+			"(docs/configuration.md, net_memif)\n", role_names[r],
+			port->n_rxq, port->n_rxq, port->n_rxq, port->n_rxq);
 	{
 		char rx[128], tx[128];
 
