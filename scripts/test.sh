@@ -200,7 +200,7 @@ suite_fuzz() {
 
 # Smoke runs of the benchmarks, so that they never rot (figures are not
 # judged: each must run and forward): vnetfw-bench --quick (every profile,
-# small tables, seconds) and scripts/bench-rig.sh --quick (testpmd io,
+# small tables, seconds; once more with --flows) and scripts/bench-rig.sh --quick (testpmd io,
 # l3fwd-acl built from dpdk-doc's sources, vnetfw route and full), then
 # vnetfw route and full with 2 workers, which must also hand packets over.
 bench_smoke() {
@@ -218,6 +218,17 @@ if bad or missing:
     print("vnetfw-bench: profiles failing %s, missing %s" % (bad, sorted(missing)))
     sys.exit(1)
 print("vnetfw-bench: %d profiles ran and forwarded everything" % len(r))
+PY
+	# --flows replaces a profile's flow count
+	"$BUILD/app/vnetfw-bench/vnetfw-bench" --no-huge -m 2048 --no-pci -l 1 \
+		--file-prefix="vfw-bench-$$" --log-level=error -- --quick --profile full \
+		--flows 64 --packets 6400 --json "$json" &&
+		"$VFW_PYTHON" - "$json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["profiles"]
+ok = len(r) == 1 and r[0]["flows"] == 64 and r[0]["forwarded"] == 6400
+print("vnetfw-bench --flows 64: %s" % ("ok" if ok else "wrong: %r" % r))
+sys.exit(0 if ok else 1)
 PY
 }
 

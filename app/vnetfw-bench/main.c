@@ -608,7 +608,7 @@ static void
 usage(void)
 {
 	printf("usage: vnetfw-bench [EAL options] -- [--quick] [--json FILE] "
-	       "[--packets N] [--profile NAME]...\n"
+	       "[--packets N] [--flows N] [--profile NAME]...\n"
 	       "\n"
 	       "Runs the vnetfw pipeline in-process on one core and prints\n"
 	       "cycles/packet, Mpps and memory for each profile:\n"
@@ -617,6 +617,9 @@ usage(void)
 	       "  --quick      small tables and few packets (a smoke run, seconds)\n"
 	       "  --json FILE  also write the results as JSON\n"
 	       "  --packets N  packets measured per profile (default 20M; quick 200k)\n"
+	       "  --flows N    flows cycled over in every chosen profile, 1..2097152\n"
+	       "               (default: the profile's own count, shown in the table)\n"
+	       "  --profile NAME  run only this profile (repeatable)\n"
 	       "Example: vnetfw-bench --no-huge -m 4096 --no-pci -l 0 -- --json out.json\n");
 }
 
@@ -647,12 +650,16 @@ main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", required_argument, NULL, 'j' },
 		{ "packets", required_argument, NULL, 'n' },
+		{ "flows", required_argument, NULL, 'f' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct profile *set = full_set;
 	struct result res[16];
+	static struct profile chosen[16];
+	unsigned long flows = 0;
+	char *end;
 	const char *json = NULL, *only[8];
 	unsigned int n_only = 0, n_res = 0, i, j, nset = RTE_DIM(full_set);
 	uint64_t packets = 0;
@@ -677,6 +684,15 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			packets = strtoull(optarg, NULL, 10);
+			break;
+		case 'f':
+			errno = 0;
+			flows = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || flows == 0 || flows > (2ul << 20)) {
+				fprintf(stderr, "vnetfw-bench: --flows %s: want 1..%lu\n",
+					optarg, 2ul << 20);
+				return 2;
+			}
 			break;
 		case 'p':
 			if (n_only < RTE_DIM(only))
@@ -706,7 +722,10 @@ main(int argc, char **argv)
 				want = true;
 		if (!want)
 			continue;
-		if (run_profile(&set[i], packets, &res[n_res]) < 0) {
+		chosen[n_res] = set[i];
+		if (flows != 0)
+			chosen[n_res].flows = (unsigned int)flows;
+		if (run_profile(&chosen[n_res], packets, &res[n_res]) < 0) {
 			failed = 1;
 			continue;
 		}
