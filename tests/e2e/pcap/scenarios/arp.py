@@ -2,9 +2,10 @@
 """ARP: answering for our addresses, resolving next hops, learning only
 replies we asked for, static neighbors never overridden."""
 
-from vfwpcap import (ARP, CL_IP, CL_MAC, CLIENT_IP, CLIENT_MAC, Ether, IP, SERVER_IP,
-                     SERVER_MAC, UDP, VNET_IP, VNET_MAC, arp_reply, arp_request,
-                     arp_requests_for, check_arp_request, from_client, scenario)
+from vfwpcap import (ARP, CL_IP, CL_MAC, CLIENT_IP, CLIENT_MAC, Dot1Q, Ether, IP, Raw,
+                     SERVER_IP, SERVER_MAC, UDP, VNET_IP, VNET_MAC, arp_reply,
+                     arp_request, arp_requests_for, check_arp_request, from_client,
+                     frozen, scenario)
 
 
 def _check_arp_reply(s, port, mac, ip, req_mac, req_ip):
@@ -114,6 +115,32 @@ def arp_learn_solicited(s):
                  "%s: dst MAC = learned MAC" % what)
     s.eq(s.counter("local.arp_replies_learned"), 1,
          "counter local.arp_replies_learned")
+
+
+@scenario("arp-vlan-next-hop")
+def arp_vlan_next_hop(s):
+    """A tagged packet (VID 100) to an unresolved next hop: the neighbor
+    table knows no VLANs, so the ARP request goes out untagged and an
+    untagged reply resolves the next hop; the queued packet then leaves
+    with its own tag, VID 100 (docs/architecture.md, VLAN)."""
+    m = s.marker("tagged")
+    s.vnet.send(frozen(Ether(src=CLIENT_MAC, dst=VNET_MAC, type=0x8100) /
+                       Dot1Q(vlan=100) / IP(src=CLIENT_IP, dst="10.0.1.51") /
+                       UDP(sport=5000, dport=6000) / Raw(m)))
+    for i in range(200):  # the reply must come in a later burst
+        s.vnet.send(Ether(src=CLIENT_MAC, dst="02:00:00:00:0f:0f") /
+                    IP(src=CLIENT_IP, dst=SERVER_IP, id=i) / UDP())
+    s.vnet.send(arp_reply("02:00:00:00:01:33", "10.0.1.51", VNET_MAC, VNET_IP))
+    yield
+    reqs = arp_requests_for(s.vnet, "10.0.1.51")
+    if s.check(len(reqs) >= 1, "ARP request for 10.0.1.51 out on vnet"):
+        check_arp_request(s, "vnet", reqs[0], "10.0.1.51", "request")
+        s.check(Dot1Q not in reqs[0], "the ARP request is untagged")
+    got = s.vnet.with_marker(m)
+    if s.check(len(got) == 1, "the queued packet forwarded once", "%d seen" % len(got)):
+        s.eq(got[0][Ether].dst, "02:00:00:00:01:33", "dst MAC = learned MAC")
+        s.eq(got[0][Dot1Q].vlan if Dot1Q in got[0] else None, 100,
+             "the packet keeps its tag, VID 100")
 
 
 @scenario("arp-unsolicited-ignored")
