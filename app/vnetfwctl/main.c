@@ -937,14 +937,25 @@ cell_text(struct buf *b, struct doc *dc, yaml_node_t *n)
 		buf_str(b, "...");
 }
 
+/*
+ * A key as a column head: upper case, '_' as a space, and a trailing
+ * unit "_s" (seconds: "age_s") as "(s)": "AGE(s)", not "AGE S".
+ */
 static void
-upper(char *s)
+upper(char *s, size_t size)
 {
+	size_t len = strlen(s);
+	bool secs = len > 2 && strcmp(s + len - 2, "_s") == 0 && len + 2 <= size;
+
+	if (secs)
+		s[len - 2] = '\0';
 	for (; *s != '\0'; s++)
 		if (*s >= 'a' && *s <= 'z')
 			*s = (char)(*s - 'a' + 'A');
 		else if (*s == '_')
 			*s = ' ';
+	if (secs)
+		memcpy(s, "(s)", 4);
 }
 
 /* A column: a key of the rows, or a key of an object under one. */
@@ -1074,7 +1085,7 @@ print_table(struct doc *dc, yaml_node_t *seq, int indent)
 	if (cells == NULL)
 		die("out of memory");
 	for (k = 0; k < ncols; k++) {
-		upper(cols[k].head);
+		upper(cols[k].head, sizeof(cols[k].head));
 		cols[k].width = strlen(cols[k].head);
 	}
 	for (r = 0; r < nrows; r++) {

@@ -2,7 +2,8 @@
 """vnetfwctl as a user sees it: errors it can find itself come before it
 connects (exit 2); server errors about a request line vnetfwctl wrote
 itself leave out the line's "line 1, column N:", which would point into a
-line the user never saw (exit 1); raw shows the reply as it is."""
+line the user never saw (exit 1); raw shows the reply as it is; table
+heads name a key's unit."""
 
 import json
 import os
@@ -104,6 +105,18 @@ def vnetfwctl_errors(s, env):
     head = r.stdout.splitlines()[0] if r.stdout else ""
     s.check(head.split() == ["NAME", "PRIORITY", "HITS", "SOURCE"],
             "a rule's details are plain columns of the rule's row",
+            "header: %r" % head)
+    os.unlink(sock)
+    # A key in seconds ("age_s") is headed with its unit: "AGE(s)".
+    neigh = {"ok": True, "neighbors": [
+        {"address": "10.0.1.1", "mac": "02:00:00:00:01:01", "port": "vnet",
+         "state": "static", "age_s": 12}]}
+    t = fake_server(sock, neigh)
+    r = run("show", "neighbors")
+    t.join(5)
+    head = r.stdout.splitlines()[0] if r.stdout else ""
+    s.check(head.split() == ["ADDRESS", "MAC", "PORT", "STATE", "AGE(s)"],
+            "show neighbors heads its age column AGE(s)",
             "header: %r" % head)
     os.unlink(sock)
     os.rmdir(d)
