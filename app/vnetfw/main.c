@@ -544,6 +544,55 @@ port_set_mtu(unsigned int r, uint16_t port_id, const struct vfw_cfg_port *cp,
 	return -1;
 }
 
+/*
+ * Fill the RSS redirection table of a port that spreads over several rx
+ * queues round robin (entry i -> queue i mod n_rxq), the table the
+ * workers' flow ownership follows (dataplane.h): then a flow whose
+ * addresses no NAT touches arrives on its owner's queue. Returns the
+ * table's size, or 0 when the owner function cannot follow it (no table,
+ * or a size that is not a power of two), which only costs hand-offs.
+ * A PMD that cannot set the table is assumed to fill it round robin, as
+ * PMDs do by default.
+ */
+static uint16_t
+rss_fill_reta(unsigned int r, const struct vfw_cfg_port *cp,
+	      const struct vfw_dp_port *port, const struct rte_eth_dev_info *info)
+{
+	struct rte_eth_rss_reta_entry64 *conf;
+	uint16_t size = info->reta_size, i;
+	int rc;
+
+	if (size == 0)
+		return 0;
+	if (!rte_is_power_of_2(size)) {
+		RTE_LOG(WARNING, USER1, "port %s (%s): RSS redirection table of %u "
+			"entries, not a power of two: more packets are handed "
+			"between workers\n", role_names[r], cp->device, size);
+		return 0;
+	}
+	conf = calloc((size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE,
+		      sizeof(*conf));
+	if (conf == NULL)
+		return size;
+	for (i = 0; i < size; i++) {
+		conf[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+		conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] =
+			(uint16_t)(i % port->n_rxq);
+	}
+	rc = rte_eth_dev_rss_reta_update(port->port_id, conf, size);
+	free(conf);
+	if (rc != 0)
+		RTE_LOG(NOTICE, USER1, "port %s (%s): RSS over %u rx queues; "
+			"redirection table of %u entries not set (%s): assuming "
+			"the driver's round-robin default\n", role_names[r],
+			cp->device, port->n_rxq, size, strerror(-rc));
+	else
+		RTE_LOG(NOTICE, USER1, "port %s (%s): RSS over %u rx queues, "
+			"redirection table of %u entries set round robin\n",
+			role_names[r], cp->device, port->n_rxq, size);
+	return size;
+}
+
 static int
 port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 {
@@ -619,6 +668,8 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 		port->mtu = RTE_ETHER_MTU;
 	port->rx_offloads = conf.rxmode.offloads;
 	port->tx_offloads = conf.txmode.offloads;
+	port->rss_reta_size = conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ?
+			      rss_fill_reta(r, cp, port, &info) : 0;
 	memset(&link, 0, sizeof(link));
 	rte_eth_link_get_nowait(port->port_id, &link);
 	rte_ether_format_addr(mac, sizeof(mac), &port->mac);
@@ -811,6 +862,15 @@ main(int argc, char **argv)
 	for (r = 0; r < VFW_PORT_MAX; r++)
 		if (port_start(&app, r, &app.cfg->ports[r]) < 0)
 			goto fail_eal;
+	if (app.ports[VFW_PORT_VNET].rss_reta_size != 0 &&
+	    app.ports[VFW_PORT_CLUSTER].rss_reta_size != 0 &&
+	    app.ports[VFW_PORT_VNET].rss_reta_size !=
+	    app.ports[VFW_PORT_CLUSTER].rss_reta_size)
+		RTE_LOG(WARNING, USER1, "RSS redirection tables of %u (vnet) and %u "
+			"(cluster) entries: flow ownership follows the vnet "
+			"port's, so more packets from the cluster port are handed "
+			"between workers\n", app.ports[VFW_PORT_VNET].rss_reta_size,
+			app.ports[VFW_PORT_CLUSTER].rss_reta_size);
 
 	memset(&dpp, 0, sizeof(dpp));
 	dpp.n_workers = app.n_workers;

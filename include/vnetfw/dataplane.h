@@ -97,6 +97,9 @@ struct vfw_dp_port {
 	struct rte_ether_addr mac;
 	uint32_t ip;               /**< interface address, network order */
 	uint64_t rx_offloads;      /**< RTE_ETH_RX_OFFLOAD_* enabled */
+	uint16_t rss_reta_size;    /**< entries of the port's RSS redirection
+				    *   table, filled round robin over its rx
+				    *   queues (a power of two); 0: no RSS */
 	uint64_t tx_offloads;      /**< RTE_ETH_TX_OFFLOAD_* enabled: with
 				    *   IPV4_CKSUM, fragments and generated
 				    *   errors leave their header checksum
@@ -105,14 +108,17 @@ struct vfw_dp_port {
 
 /**
  * Flow ownership with several workers. The owner of an IPv4 packet is
- *   (vfw_dp_rss_hash(outside(src), outside(dst)) % VFW_RSS_RETA_SIZE) % N
+ *   vfw_dp_rss_owner(vfw_dp_rss_hash(outside(src), outside(dst)), R - 1, N)
+ *   = (hash mod R) mod N
  * where outside() is 0 for an address inside the NAT domain: the Toeplitz
- * hash with VFW_RSS_KEY (symmetric: both directions hash alike) mapped
- * through a round-robin redirection table of 128 entries. That is the
- * queue a NIC picks for the packet when its RSS hashes the IPv4 addresses
- * with this key and fills its table round robin (what vnetfw asks for, and
- * the PMDs' default fill), for N a power of two: a flow whose addresses are
- * all outside arrives on its owner's queue and is not handed off.
+ * hash with vfw_rss_key (symmetric: both directions hash alike) mapped
+ * through a redirection table of R entries filled round robin. R is the
+ * table size the ports report (struct vfw_dp_port.rss_reta_size: the vnet
+ * port's, else the cluster port's), VFW_RSS_RETA_SIZE when neither has
+ * RSS. That is the queue a NIC picks for the packet when its RSS hashes the
+ * IPv4 addresses with this key and its table is filled round robin, which
+ * is what vnetfw programs at start: a flow whose addresses are all outside
+ * arrives on its owner's queue and is not handed off.
  */
 #define VFW_RSS_KEY_LEN 40
 #define VFW_RSS_RETA_SIZE 128
@@ -121,6 +127,14 @@ extern const uint8_t vfw_rss_key[VFW_RSS_KEY_LEN];
 /** Toeplitz hash (vfw_rss_key) of the IPv4 pair (src, dst), both in
  * network order, as rte_softrss() computes it; equal for (dst, src). */
 uint32_t vfw_dp_rss_hash(uint32_t src_be, uint32_t dst_be);
+
+/** The worker (queue) of a hash in a round-robin redirection table of
+ * reta_mask + 1 entries (a power of two) over n workers. */
+static inline unsigned int
+vfw_dp_rss_owner(uint32_t hash, uint32_t reta_mask, unsigned int n)
+{
+	return (hash & reta_mask) % n;
+}
 
 struct vfw_dp_params {
 	unsigned int n_workers;

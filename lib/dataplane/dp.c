@@ -73,6 +73,17 @@ worker_free(struct vfw_worker *w)
 	rte_free(w);
 }
 
+/* The redirection table the owner function follows (dataplane.h). */
+static uint32_t
+reta_size(const struct vfw_dp_params *p)
+{
+	uint32_t r = p->ports[VFW_PORT_VNET].rss_reta_size;
+
+	if (r == 0)
+		r = p->ports[VFW_PORT_CLUSTER].rss_reta_size;
+	return r != 0 && rte_is_power_of_2(r) ? r : VFW_RSS_RETA_SIZE;
+}
+
 static struct vfw_worker *
 worker_create(struct vfw_dp *dp, const struct vfw_dp_params *p, unsigned int id)
 {
@@ -92,6 +103,7 @@ worker_create(struct vfw_dp *dp, const struct vfw_dp_params *p, unsigned int id)
 	w->neigh = p->neigh;
 	w->hz = p->hz;
 	w->handoff_pause_max = p->hz * VFW_HANDOFF_PAUSE_US / 1000000;
+	w->rss_reta_mask = reta_size(p) - 1;
 	w->io = p->ports_started;
 	w->snat = vfw_nat_pools_worker(p->pools, id);
 	memset(w->role_of_port, 0xff, sizeof(w->role_of_port));

@@ -91,6 +91,7 @@ struct vfw_worker {
 	 * at most handoff_pause_max cycles (VFW_HANDOFF_PAUSE_US) */
 	uint64_t handoff_held_at;
 	uint64_t handoff_pause_max;
+	uint32_t rss_reta_mask;  /**< redirection-table size - 1 (dataplane.h) */
 	bool handoff_held;
 	uint64_t seen_gen;
 	vfw_dp_tx_fn tx_hook;

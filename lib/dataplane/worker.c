@@ -1367,9 +1367,10 @@ dispatch(struct vfw_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 				b = inner.dst[0];
 			}
 			/* the queue the NIC's RSS picks when every address
-			 * is outside (dataplane.h, VFW_RSS_RETA_SIZE) */
-			owner = (vfw_rss_hash(outside(p, a), outside(p, b)) %
-				 VFW_RSS_RETA_SIZE) % w->n_workers;
+			 * is outside (dataplane.h, vfw_dp_rss_owner) */
+			owner = vfw_dp_rss_owner(vfw_rss_hash(outside(p, a),
+							      outside(p, b)),
+						 w->rss_reta_mask, w->n_workers);
 		}
 		if (owner == w->id) {
 			mine[nm++] = m;

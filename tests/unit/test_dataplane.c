@@ -1375,7 +1375,7 @@ lcores_arg(char *buf, size_t sz)
  * Flow ownership hashes like a NIC's RSS with vnetfw's key: the table
  * version equals DPDK's rte_softrss() (the bitwise reference) on the same
  * pair, is the same both ways round, and the owner of an all-outside pair
- * is the queue a round-robin redirection table of 128 gives it.
+ * is the queue a round-robin redirection table of the port's size gives it.
  */
 static void
 test_rss_hash(void **state)
@@ -1398,6 +1398,11 @@ test_rss_hash(void **state)
 		assert_int_equal(h, rte_softrss(t, 2, vfw_rss_key));
 		assert_int_equal(h, vfw_dp_rss_hash(b, a));
 		same += (h % VFW_RSS_RETA_SIZE) % 2 == (h & 1);
+		/* the owner is the queue of a round-robin table of the
+		 * port's size, also when N does not divide 128 */
+		assert_int_equal(vfw_dp_rss_owner(h, 511, 3), (h % 512) % 3);
+		assert_int_equal(vfw_dp_rss_owner(h, 127, 2), (h % 128) % 2);
+		assert_int_equal(vfw_dp_rss_owner(h, 63, 4), h % 4);
 	}
 	/* with N a power of two the table is the hash's low bits */
 	assert_int_equal(same, 100000);
