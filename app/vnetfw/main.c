@@ -414,7 +414,7 @@ port_lookup(struct vfw_app *app, const struct vfw_config *cfg)
 		if (info.max_tx_queues < app->n_workers) {
 			fprintf(stderr, "vnetfw: ports.%s (%s) has %u tx queues; %u workers "
 				"need one each (use fewer --workers, or a device with more "
-				"queues, e.g. af_packet qpairs=N)\n", role_names[r],
+				"queues, e.g. af_packet qpairs=N, vhost queues=N)\n", role_names[r],
 				cp->device, info.max_tx_queues, app->n_workers);
 			return -1;
 		}
@@ -677,18 +677,27 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 		"queues, link %s %u Mbps\n", role_names[r], cp->device, port->port_id,
 		mac, port->mtu, port->n_rxq, port->n_txq,
 		link.link_status ? "up" : "down", link.link_speed);
-	/* DPDK 22.11's memif server leaves the queues its client brought no
-	 * ring for pointing at the client's first tx ring: an extra worker
-	 * then receives the peer's packets a second time, and what it sends
-	 * is refused or overwrites packets the peer has not yet handed
-	 * over. Nothing in ethdev tells how many rings the peer brought. */
-	if (port->n_rxq > 1 && info.driver_name != NULL &&
-	    strcmp(info.driver_name, "net_memif") == 0)
-		RTE_LOG(WARNING, USER1, "port %s: net_memif with %u queue pairs: "
-			"the peer must connect with %u too (testpmd --rxq=%u "
-			"--txq=%u); with fewer, every packet is received twice "
-			"(docs/configuration.md, net_memif)\n", role_names[r],
-			port->n_rxq, port->n_rxq, port->n_rxq, port->n_rxq);
+	/* A memif or vhost peer with fewer queue pairs than ours still
+	 * connects. DPDK 22.11's memif server leaves the queues the peer
+	 * brought no ring for pointing at the peer's first ring, so an
+	 * extra worker receives every packet a second time; vhost leaves
+	 * them disabled, so what an extra worker sends is lost. Nothing in
+	 * ethdev tells how many queues the peer brought: say it here. */
+	if (port->n_rxq > 1 && info.driver_name != NULL) {
+		const char *fewer = NULL;
+
+		if (strcmp(info.driver_name, "net_memif") == 0)
+			fewer = "every packet is received twice";
+		else if (strcmp(info.driver_name, "net_vhost") == 0)
+			fewer = "what the workers without a peer queue send is lost (tx_queue_full)";
+		if (fewer != NULL)
+			RTE_LOG(WARNING, USER1, "port %s: %s with %u queue pairs: "
+				"the peer must use %u too (testpmd --rxq=%u --txq=%u); "
+				"with fewer, %s (docs/configuration.md, \"memif and "
+				"vhost with several workers\")\n", role_names[r],
+				info.driver_name, port->n_rxq, port->n_rxq, port->n_rxq,
+				port->n_rxq, fewer);
+	}
 	{
 		char rx[128], tx[128];
 

@@ -17,6 +17,9 @@
 # testpmd peers connect with N queue pairs, as they must (a peer with
 # fewer makes DPDK 22.11's memif server hand every packet to two workers,
 # which the "received each packet the generator sent once" checks catch).
+# MEMIF_PMD=vhost (testpmd-vhost): the same over vhost-user, vnetfw's
+# ports net_vhost (the socket servers), testpmd's net_virtio_user, which
+# needs hugepages.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../../../scripts/lib/common.sh
@@ -28,10 +31,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 NAME=${MEMIF_NAME:-testpmd-memif}
 W=${MEMIF_WORKERS:-1}
+PMD=${MEMIF_PMD:-memif}
 vfw_need_root
 TESTPMD=$(command -v dpdk-testpmd || true)
 if [[ -z $TESTPMD ]]; then
 	vfw_skip "netns/$NAME: dpdk-testpmd is not installed (Debian package dpdk)"
+	exit 77
+fi
+if [[ $PMD == vhost ]] && { [[ ${VNETFW_NO_HUGE:-0} == 1 ]] || ! vfw_hugepages_usable; }; then
+	vfw_skip "netns/$NAME: virtio-user needs hugepages"
 	exit 77
 fi
 DIR=$(mktemp -d "/tmp/vnetfw-$NAME.XXXXXX")
@@ -54,7 +62,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-sed "s|/run/vnetfw/memif.sock|$DIR/ctl.sock|" "$HERE/../configs/memif.yaml" >"$DIR/config.yaml"
+sed -e "s|/run/vnetfw/memif.sock|$DIR/ctl.sock|" -e "s/net_memif\([01]\)/net_$PMD\1/" \
+	"$HERE/../configs/memif.yaml" >"$DIR/config.yaml"
 SOCK=$DIR/ctl.sock
 mapfile -t mem < <(vfw_eal_mem_args)
 # shellcheck disable=SC2206 # word splitting of the extra args is wanted
@@ -67,10 +76,19 @@ if ((W > 1)); then # the workers share core 1, as in workers2
 	lcores=("--lcores=$lc")
 	app+=(--workers "$W")
 fi
+if [[ $PMD == vhost ]]; then
+	vdevs=("--vdev=net_vhost0,iface=$DIR/vnet.sock,queues=$W"
+		"--vdev=net_vhost1,iface=$DIR/cluster.sock,queues=$W")
+	VNET=$DIR/vnet.sock
+	CL=$DIR/cluster.sock
+else
+	vdevs=("--vdev=net_memif0,role=server,id=0,socket=$DIR/vnet.memif"
+		"--vdev=net_memif1,role=server,id=0,socket=$DIR/cluster.memif")
+	VNET=$DIR/vnet.memif
+	CL=$DIR/cluster.memif
+fi
 vfw_spawn "$DIR/vnetfw.log" "$(vfw_bin)" "${lcores[@]}" --no-pci --file-prefix="vfw-$ID" \
-	"--vdev=net_memif0,role=server,id=0,socket=$DIR/vnet.memif" \
-	"--vdev=net_memif1,role=server,id=0,socket=$DIR/cluster.memif" \
-	"${mem[@]}" "${extra[@]}" -- "${app[@]}"
+	"${vdevs[@]}" "${mem[@]}" "${extra[@]}" -- "${app[@]}"
 FW_PID=$VFW_LAST_PID
 if ! vfw_wait_socket "$SOCK" "$FW_PID" 30; then
 	vfw_err "vnetfw did not open $SOCK; last lines of its log:"
@@ -104,9 +122,12 @@ exec 7<>"$DIR/stdin"
 testpmd() {
 	local prefix=$1 sock=$2 log=$3
 	shift 3
-	"$TESTPMD" --no-pci --no-huge -m 512 -l 0,1 \
-		--file-prefix="$prefix-$ID" --log-level=pmd.net.memif:warning \
-		"--vdev=net_memif0,role=client,id=0,socket=$sock" -- \
+	local -a dev=(--no-huge -m 512 --log-level=pmd.net.memif:warning
+		"--vdev=net_memif0,role=client,id=0,socket=$sock")
+	# virtio-user shares its memory with the vhost side: hugepage files
+	[[ $PMD == vhost ]] && dev=(--single-file-segments -m 256
+		"--vdev=net_virtio_user0,path=$sock,queues=$W")
+	"$TESTPMD" --no-pci -l 0,1 --file-prefix="$prefix-$ID" "${dev[@]}" -- \
 		--total-num-mbufs=8192 --rxq="$W" --txq="$W" --auto-start "$@" <&7 >"$log" 2>&1 &
 	VFW_LAST_PID=$!
 	VFW_PIDS+=("$VFW_LAST_PID")
@@ -160,8 +181,6 @@ eq() { # WHAT ACTUAL EXPECTED
 	fi
 }
 
-VNET=$DIR/vnet.memif
-CL=$DIR/cluster.memif
 
 vfw_info "1. vnet -> cluster, UDP to 10.240.1.10:9 (allowed)"
 c0=$(stat ports.cluster.tx)
