@@ -819,10 +819,13 @@ main(int argc, char **argv)
 	app.started = rte_rdtsc();
 	app.n_workers = o.workers ? o.workers : rte_lcore_count() - 1;
 	if (app.n_workers == 0 || app.n_workers > rte_lcore_count() - 1) {
+		unsigned int want = app.n_workers ? app.n_workers : 1;
+
+		/* name an -l that gives that many: -l 0,1 only gives one */
 		fprintf(stderr, "vnetfw: %u worker(s) need %u worker lcores besides the "
-			"main lcore; the EAL has %u (use e.g. -l 0,1 or --lcores)\n",
-			app.n_workers ? app.n_workers : 1, app.n_workers ? app.n_workers : 1,
-			rte_lcore_count() - 1);
+			"main lcore; the EAL has %u (use e.g. -l 0-%u, or --lcores "
+			"to put several on one core)\n", want, want,
+			rte_lcore_count() - 1, want);
 		goto fail_eal;
 	}
 	if (app.n_workers > VFW_MAX_WORKERS)

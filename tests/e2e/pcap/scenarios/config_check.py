@@ -2,6 +2,7 @@
 """`vnetfw --check`: a good config validates (exit 0), a bad one exits 1
 with FILE:LINE:COL: messages; nothing starts."""
 
+import os
 import re
 import subprocess
 
@@ -47,3 +48,15 @@ def config_check(s, env):
     s.eq(r.returncode, 2, "-c FILE --check without '--' exits 2")
     s.check("go after it" in r.stderr, "and says the options go after '--'",
             "stderr: %r" % r.stderr[:300])
+
+    # More --workers than the EAL has worker lcores: exit 1, naming an -l
+    # that gives that many (not "-l 0,1", which gives one).
+    good = os.path.join(env.workdir, "workers3.yaml")
+    with open(good, "w") as f:
+        f.write(load_config("base.yaml", "/tmp/unused.sock"))
+    r = subprocess.run([env.binary, "-l", "0,1", "--no-pci", "--no-huge", "-m", "128",
+                        "--file-prefix", "vfwcc%d" % os.getpid(), "--", "-c", good,
+                        "--workers", "3"], capture_output=True, text=True, timeout=60)
+    s.eq(r.returncode, 1, "--workers 3 with -l 0,1 exits 1")
+    s.check("need 3 worker lcores" in r.stderr and "-l 0-3" in r.stderr,
+            "and names -l 0-3", "stderr: %r" % r.stderr[-300:])
