@@ -602,6 +602,7 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 	struct rte_eth_link link;
 	uint16_t nrx = RX_DESC, ntx = TX_DESC, q;
 	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	const char *hint = "";
 	int rc, socket = rte_eth_dev_socket_id(port->port_id);
 
 	if (socket < 0)
@@ -658,6 +659,13 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 	/* frames for a configured MAC, or for DNAT addresses, must reach us */
 	rte_eth_promiscuous_enable(port->port_id);
 	rc = rte_eth_dev_start(port->port_id);
+	/* DPDK 22.11's memif client connects once, here, and fails
+	 * with -EPERM when nothing listens on its socket yet */
+	if (rc < 0 && info.driver_name != NULL &&
+	    strcmp(info.driver_name, "net_memif") == 0)
+		hint = " (a memif client connects only when its port starts: "
+		       "start its server first, or run vnetfw's port as the "
+		       "server, role=server; docs/configuration.md)";
 	if (rc < 0)
 		goto fail;
 	/* the egress MTU: the configured one, else what DPDK says (1500
@@ -710,8 +718,8 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 	}
 	return 0;
 fail:
-	fprintf(stderr, "vnetfw: ports.%s (%s): setup failed: %s\n", role_names[r],
-		cp->device, strerror(-rc));
+	fprintf(stderr, "vnetfw: ports.%s (%s): setup failed: %s%s\n", role_names[r],
+		cp->device, strerror(-rc), hint);
 	return -1;
 }
 
@@ -799,7 +807,10 @@ main(int argc, char **argv)
 
 	ret = rte_eal_init(eal_argc, argv);
 	if (ret < 0) {
-		fprintf(stderr, "vnetfw: EAL init failed: %s\n", rte_strerror(rte_errno));
+		/* some EAL failures (a --file-prefix in use by a running
+		 * process) leave rte_errno 0: its own lines say why */
+		fprintf(stderr, "vnetfw: EAL init failed: %s\n", rte_errno != 0 ?
+			rte_strerror(rte_errno) : "see the EAL lines above");
 		return 1;
 	}
 	signal(SIGINT, on_signal);

@@ -60,3 +60,37 @@ def config_check(s, env):
     s.eq(r.returncode, 1, "--workers 3 with -l 0,1 exits 1")
     s.check("need 3 worker lcores" in r.stderr and "-l 0-3" in r.stderr,
             "and names -l 0-3", "stderr: %r" % r.stderr[-300:])
+
+    # A memif client port with no server listening: vnetfw exits 1 and
+    # says what a memif client needs (the PMD's own error is EPERM).
+    memif = os.path.join(env.workdir, "memif.yaml")
+    with open(memif, "w") as f:
+        f.write("ports:\n"
+                "  vnet: {device: net_memif0, address: 10.0.1.4/24}\n"
+                "  cluster: {device: net_memif1, address: 10.240.0.4/16}\n"
+                "control: {socket: %s}\n" % os.path.join(env.workdir, "memif.sock"))
+    prefix = "vfwcm%d" % os.getpid()
+    cmd = [env.binary, "-l", "0,1", "--no-pci", "--no-huge", "-m", "256",
+           "--file-prefix", prefix]
+    for i in (0, 1):
+        cmd.append("--vdev=net_memif%d,role=client,id=0,socket=%s" %
+                   (i, os.path.join(env.workdir, "none%d.memif" % i)))
+    r = subprocess.run(cmd + ["--", "-c", memif], capture_output=True, text=True,
+                       timeout=60)
+    s.eq(r.returncode, 1, "a memif client with no server: exits 1")
+    s.check("start its server first" in r.stderr, "and says to start the server first",
+            "stderr: %r" % r.stderr[-300:])
+
+    # The EAL refuses a --file-prefix a running process holds, leaving
+    # rte_errno 0: vnetfw points at the EAL's lines, not at "Success".
+    import fcntl
+    d = "/var/run/dpdk/" + prefix
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config"), "a+") as held:
+        fcntl.lockf(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        r = subprocess.run(cmd[:9] + ["--", "-c", memif], capture_output=True,
+                           text=True, timeout=60)
+    s.eq(r.returncode, 1, "--file-prefix in use: exits 1")
+    s.check("EAL init failed: see the EAL lines above" in r.stderr and
+            "Success" not in r.stderr, "and does not say 'Success'",
+            "stderr: %r" % r.stderr[-300:])
