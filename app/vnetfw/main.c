@@ -811,6 +811,7 @@ main(int argc, char **argv)
 		 * process) leave rte_errno 0: its own lines say why */
 		fprintf(stderr, "vnetfw: EAL init failed: %s\n", rte_errno != 0 ?
 			rte_strerror(rte_errno) : "see the EAL lines above");
+		vfw_config_free(app.cfg);
 		return 1;
 	}
 	signal(SIGINT, on_signal);
