@@ -283,12 +283,12 @@ suite_asan() {
 	suite_pcap "$ASAN_BUILD" pcap-asan 1 "${ASAN_ENV[@]}"
 	# Without the scenarios whose run time is set by the clock rather
 	# than by vnetfw's code paths (soak-short runs for a fixed time;
-	# testpmd-memif, -memif2, -vhost and pdump drive the same pipeline
-	# through other PMDs), to keep the whole command well inside CI's 30
-	# minutes.
+	# testpmd-memif, -memif2, -vhost, -vhost2 and pdump drive the same
+	# pipeline through other PMDs), to keep the whole command well inside
+	# CI's 30 minutes.
 	suite_netns "$ASAN_BUILD" netns-asan "${ASAN_ENV[@]}" -- \
 		--skip soak-short --skip testpmd-memif --skip testpmd-memif2 \
-		--skip testpmd-vhost --skip pdump
+		--skip testpmd-vhost --skip testpmd-vhost2 --skip pdump
 }
 
 if ((do_setup)); then
