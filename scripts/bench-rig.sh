@@ -288,8 +288,9 @@ CLUSTER_PCAP=$WORK/cluster.pcap
 # RETA[hash % 128] with the table filled round robin, as PMDs do by
 # default. --steer owner: every packet on the queue of the worker that
 # owns its flow (vnetfw's dispatch: the same hash and table over the
-# outside addresses, the "inside" derived from each profile's config as
-# lib/policy does): the no-hand-off bound. The two differ only for flows
+# outside addresses, an inside address counting as the vnet port's, the
+# "inside" derived from each profile's config as lib/policy does): the
+# no-hand-off bound. The two differ only for flows
 # with an inside address (NAT domain, cluster subnet). Either way every
 # flow is on one queue and the queues together replay each pcap once, so
 # the packets are the ones a one-worker run sees. (The same pcap on every
@@ -328,10 +329,12 @@ if mode == "owner":
         inside += [host(a) for a in sn.get("translated_addresses") or []]
         inside += [net(a) for a in sn.get("source") or []]
     inside = [x for x in inside if x.version == 4]
+    vnet_ip = ipaddress.ip_address(str(cfg["ports"]["vnet"]["address"]).split("/")[0]).packed
 
 def outside(a):
     ip = ipaddress.ip_address(a)
-    return b"\0\0\0\0" if any(ip in x for x in inside) else a
+    # lib/dataplane worker.c outside(): an inside address counts as the vnet port's
+    return vnet_ip if any(ip in x for x in inside) else a
 
 for path in pcaps:
     with open(path, "rb") as f:

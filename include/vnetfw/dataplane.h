@@ -110,7 +110,8 @@ struct vfw_dp_port {
  * Flow ownership with several workers. The owner of an IPv4 packet is
  *   vfw_dp_rss_owner(vfw_dp_rss_hash(outside(src), outside(dst)), R - 1, N)
  *   = (hash mod R) mod N
- * where outside() is 0 for an address inside the NAT domain: the Toeplitz
+ * where outside() is the vnet port's address for an address inside the NAT
+ * domain and the address itself otherwise: the Toeplitz
  * hash with vfw_rss_key (symmetric: both directions hash alike) mapped
  * through a redirection table of R entries filled round robin. R is the
  * table size the ports report (struct vfw_dp_port.rss_reta_size: the vnet
@@ -118,7 +119,8 @@ struct vfw_dp_port {
  * RSS. That is the queue a NIC picks for the packet when its RSS hashes the
  * IPv4 addresses with this key and its table is filled round robin, which
  * is what vnetfw programs at start: a flow whose addresses are all outside
- * arrives on its owner's queue and is not handed off.
+ * arrives on its owner's queue and is not handed off, and so does a NAT
+ * flow's vnet side when NAT uses the vnet port's address.
  */
 #define VFW_RSS_KEY_LEN 40
 #define VFW_RSS_RETA_SIZE 128

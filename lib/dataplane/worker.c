@@ -1219,6 +1219,14 @@ vfw_dp_process(struct vfw_worker *w, struct rte_mbuf **pkts, uint16_t n,
 
 /* ---------------- hand-off between workers ---------------- */
 
+/*
+ * An address as flow ownership sees it: itself when outside the NAT
+ * domain; every inside address counts as the vnet port's address, the
+ * one replies of SNAT and DNAT flows carry on the vnet side in the usual
+ * setup (NAT to the appliance's own address). Those replies then arrive
+ * on their owner's queue; any constant would keep both directions of a
+ * flow together, this one also spares them the hand-off.
+ */
 static inline uint32_t
 outside(const struct vfw_policy *p, uint32_t ip_be)
 {
@@ -1230,7 +1238,7 @@ outside(const struct vfw_policy *p, uint32_t ip_be)
 			rte_cpu_to_be_32(~0u << (32 - x->len));
 
 		if ((ip_be & mask) == x->ip.v4)
-			return 0;
+			return p->iface_ip[VFW_PORT_VNET];
 	}
 	return ip_be;
 }

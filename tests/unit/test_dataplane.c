@@ -162,6 +162,9 @@ appendf(char *buf, size_t *len, size_t *cap, const char *fmt, ...)
  * and routes vary in number so that consecutive generations differ in
  * size and layout, not only in one bit.
  */
+/* the last byte of the vnet port's address, 10.0.1.4 but for one test */
+static unsigned int gen_vnet_host = 4;
+
 static char *
 gen_yaml(bool allow, unsigned int i)
 {
@@ -174,7 +177,7 @@ gen_yaml(bool allow, unsigned int i)
 		abort();
 	y = appendf(y, &len, &cap,
 		"ports:\n"
-		"  vnet: {device: s0, address: 10.0.1.4/24, gateway: 10.0.1.1, mac: \"02:00:00:00:aa:01\"}\n"
+		"  vnet: {device: s0, address: 10.0.1.%u/24, gateway: 10.0.1.1, mac: \"02:00:00:00:aa:01\"}\n"
 		"  cluster: {device: s1, address: 10.240.0.4/16, mac: \"02:00:00:00:aa:02\"}\n"
 		"vnet_prefixes: [10.0.0.0/8]\n"
 		"neighbors:\n"
@@ -187,7 +190,7 @@ gen_yaml(bool allow, unsigned int i)
 		" destination_ports: [%u]}\n"
 		"  - {name: est, priority: 110, direction: inbound, access: %s,"
 		" protocol: udp, source: [any], destination: [10.240.1.10/32],"
-		" destination_ports: [%u]}\n", acc, PROBE_PORT, acc, EST_PORT);
+		" destination_ports: [%u]}\n", gen_vnet_host, acc, PROBE_PORT, acc, EST_PORT);
 	for (k = 0; k < fill; k++)
 		y = appendf(y, &len, &cap,
 			"  - {name: fill%u, priority: %u, direction: %s, access: deny,"
@@ -1222,15 +1225,13 @@ bp_phase(unsigned int fast, uint64_t stall)
 		 PRIu64 " passes", B.offered, B.tx, it);
 }
 
+/* Two workers on two started net_ring ports, the tx hook counting. */
 static void
-test_handoff_backpressure(void **state)
+bp_setup(void)
 {
-	struct vfw_dp_stats st;
 	struct vfw_policy *p;
-	unsigned int r, i, k;
-	uint64_t drops = 0, pause_passes, tx0;
+	unsigned int i;
 
-	(void)state;
 	memset(&B, 0, sizeof(B));
 	B.pool = rte_pktmbuf_pool_create("bp", 8191, 128, VFW_MBUF_PRIV_SIZE,
 					 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
@@ -1266,6 +1267,35 @@ test_handoff_backpressure(void **state)
 		B.w[i] = vfw_dp_worker(B.dp, i);
 		vfw_dp_set_tx_hook(B.w[i], bp_collect, NULL);
 	}
+}
+
+static void
+bp_teardown(void)
+{
+	unsigned int r;
+
+	vfw_dp_free(B.dp);
+	/* stopped, not closed: closing a net_ring port removes it, and the
+	 * next test sets it up again */
+	for (r = 0; r < VFW_PORT_MAX; r++)
+		assert_int_equal(rte_eth_dev_stop(B.port[r]), 0);
+	vfw_policy_mgr_free(B.pm);
+	vfw_nat_pools_free(B.pools);
+	vfw_neigh_free(B.neigh);
+	vfw_config_free(B.cfg);
+	rte_free(B.qsv);
+	rte_mempool_free(B.pool);
+}
+
+static void
+test_handoff_backpressure(void **state)
+{
+	struct vfw_dp_stats st;
+	unsigned int i, k;
+	uint64_t drops = 0, pause_passes, tx0;
+
+	(void)state;
+	bp_setup();
 	/* 10.100.x.y:10000+ -> 10.240.1.10:6000, allowed by "probe" */
 	for (i = 0; i < B_FLOWS; i++)
 		build_frame(B.tmpl[i], 10u << 24 | 100u << 16 | (i * 7919u & 0xffff),
@@ -1331,17 +1361,66 @@ test_handoff_backpressure(void **state)
 	 * 16 a tick */
 	assert_true(B.stall_tx > 4 * B_STALL);
 
-	vfw_dp_free(B.dp);
-	for (r = 0; r < VFW_PORT_MAX; r++) {
-		assert_int_equal(rte_eth_dev_stop(B.port[r]), 0);
-		rte_eth_dev_close(B.port[r]);
+	bp_teardown();
+}
+
+/*
+ * A packet arrives on the queue the NIC's RSS gives its addresses; the
+ * worker it lands on keeps it when the owner function agrees. For a
+ * packet from an outside client to an inside address that NAT uses on the
+ * vnet side (the vnet port's own address: SNAT replies, port forwards) it
+ * must: inside addresses count as that address. Worker 0 is fed packets
+ * from clients X to the vnet address V that a round-robin table of 128
+ * puts on its queue, then ones it puts on worker 1's: the first stay, the
+ * second are all handed over. V is 10.0.1.5: Toeplitz(0, V) has its low
+ * bit set, so counting inside addresses as 0.0.0.0 would put half of
+ * these flows on the other worker (Toeplitz is linear: (X, V) and (X, 0)
+ * differ by Toeplitz(0, V)), and the test would see it.
+ */
+#define O_PKTS 64
+
+static void
+owner_feed(uint32_t vnet, unsigned int nic_queue)
+{
+	uint32_t x;
+	unsigned int n = 0;
+
+	for (x = 100u << 24 | 64u << 16; n < O_PKTS; x += 7919) {
+		struct rte_mbuf *m;
+		uint32_t h = vfw_dp_rss_hash(rte_cpu_to_be_32(x), rte_cpu_to_be_32(vnet));
+
+		if ((h % VFW_RSS_RETA_SIZE) % 2 != nic_queue)
+			continue;
+		m = rte_pktmbuf_alloc(B.pool);
+		assert_non_null(m);
+		build_frame(rte_pktmbuf_mtod(m, uint8_t *), x, vnet, 40000, 6000);
+		m->data_len = m->pkt_len = FRAME;
+		m->port = B.port[VFW_PORT_VNET];
+		assert_int_equal(rte_ring_enqueue(B.rxq[0], m), 0);
+		n++;
 	}
-	vfw_policy_mgr_free(B.pm);
-	vfw_nat_pools_free(B.pools);
-	vfw_neigh_free(B.neigh);
-	vfw_config_free(B.cfg);
-	rte_free(B.qsv);
-	rte_mempool_free(B.pool);
+	while (rte_ring_count(B.rxq[0]) != 0)
+		vfw_dp_worker_poll(B.w[0], rte_rdtsc());
+}
+
+static void
+test_owner_vnet_address(void **state)
+{
+	const uint32_t vnet = 10u << 24 | 1u << 8 | 5u;
+
+	(void)state;
+	gen_vnet_host = 5;
+	bp_setup();
+	gen_vnet_host = 4;
+	owner_feed(vnet, 0);
+	assert_int_equal(B.w[0]->stats.rx[VFW_PORT_VNET], O_PKTS);
+	assert_int_equal(B.w[0]->stats.ev[VFW_EV_HANDOFF_OUT], 0);
+	owner_feed(vnet, 1);
+	assert_int_equal(B.w[0]->stats.rx[VFW_PORT_VNET], 2 * O_PKTS);
+	assert_int_equal(B.w[0]->stats.ev[VFW_EV_HANDOFF_OUT], O_PKTS);
+	vfw_dp_worker_poll(B.w[1], rte_rdtsc());
+	assert_int_equal(B.w[1]->stats.ev[VFW_EV_HANDOFF_IN], O_PKTS);
+	bp_teardown();
 }
 
 /*
@@ -1426,6 +1505,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rcu_stress, setup, teardown),
 		cmocka_unit_test(test_next_hop_hints),
 		cmocka_unit_test(test_handoff_backpressure),
+		cmocka_unit_test(test_owner_vnet_address),
 		cmocka_unit_test(test_rss_hash),
 	};
 	int rc;
