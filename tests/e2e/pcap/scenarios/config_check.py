@@ -2,9 +2,12 @@
 """`vnetfw --check`: a good config validates (exit 0), a bad one exits 1
 with FILE:LINE:COL: messages; nothing starts."""
 
+import fcntl
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 
 from vfwpcap import load_config, run_check_mode, scenario
 
@@ -49,13 +52,26 @@ def config_check(s, env):
     s.check("go after it" in r.stderr, "and says the options go after '--'",
             "stderr: %r" % r.stderr[:300])
 
+    t = tempfile.mkdtemp(prefix="cli-", dir=env.workdir)
+    prefixes = ["vfwcc%d" % os.getpid(), "vfwcm%d" % os.getpid()]
+    try:
+        cli_errors(s, env, t, prefixes)
+    finally:
+        if not env.keep:
+            shutil.rmtree(t, ignore_errors=True)
+        for prefix in prefixes:  # the EAL's runtime directories
+            shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+
+
+def cli_errors(s, env, t, prefixes):
+    """Start-up errors that name their cure. Files go to t."""
     # More --workers than the EAL has worker lcores: exit 1, naming an -l
     # that gives that many (not "-l 0,1", which gives one).
-    good = os.path.join(env.workdir, "workers3.yaml")
+    good = os.path.join(t, "workers3.yaml")
     with open(good, "w") as f:
         f.write(load_config("base.yaml", "/tmp/unused.sock"))
     r = subprocess.run([env.binary, "-l", "0,1", "--no-pci", "--no-huge", "-m", "128",
-                        "--file-prefix", "vfwcc%d" % os.getpid(), "--", "-c", good,
+                        "--file-prefix", prefixes[0], "--", "-c", good,
                         "--workers", "3"], capture_output=True, text=True, timeout=60)
     s.eq(r.returncode, 1, "--workers 3 with -l 0,1 exits 1")
     s.check("need 3 worker lcores" in r.stderr and "-l 0-3" in r.stderr,
@@ -63,18 +79,18 @@ def config_check(s, env):
 
     # A memif client port with no server listening: vnetfw exits 1 and
     # says what a memif client needs (the PMD's own error is EPERM).
-    memif = os.path.join(env.workdir, "memif.yaml")
+    memif = os.path.join(t, "memif.yaml")
     with open(memif, "w") as f:
         f.write("ports:\n"
                 "  vnet: {device: net_memif0, address: 10.0.1.4/24}\n"
                 "  cluster: {device: net_memif1, address: 10.240.0.4/16}\n"
-                "control: {socket: %s}\n" % os.path.join(env.workdir, "memif.sock"))
-    prefix = "vfwcm%d" % os.getpid()
+                "control: {socket: %s}\n" % os.path.join(t, "memif.sock"))
     cmd = [env.binary, "-l", "0,1", "--no-pci", "--no-huge", "-m", "256",
-           "--file-prefix", prefix]
+           "--file-prefix", prefixes[1]]
+    eal = cmd[:]
     for i in (0, 1):
         cmd.append("--vdev=net_memif%d,role=client,id=0,socket=%s" %
-                   (i, os.path.join(env.workdir, "none%d.memif" % i)))
+                   (i, os.path.join(t, "none%d.memif" % i)))
     r = subprocess.run(cmd + ["--", "-c", memif], capture_output=True, text=True,
                        timeout=60)
     s.eq(r.returncode, 1, "a memif client with no server: exits 1")
@@ -83,12 +99,11 @@ def config_check(s, env):
 
     # The EAL refuses a --file-prefix a running process holds, leaving
     # rte_errno 0: vnetfw points at the EAL's lines, not at "Success".
-    import fcntl
-    d = "/var/run/dpdk/" + prefix
+    d = "/var/run/dpdk/" + prefixes[1]
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "config"), "a+") as held:
         fcntl.lockf(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        r = subprocess.run(cmd[:9] + ["--", "-c", memif], capture_output=True,
+        r = subprocess.run(eal + ["--", "-c", memif], capture_output=True,
                            text=True, timeout=60)
     s.eq(r.returncode, 1, "--file-prefix in use: exits 1")
     s.check("EAL init failed: see the EAL lines above" in r.stderr and
