@@ -680,6 +680,7 @@ port_start(struct vfw_app *app, unsigned int r, const struct vfw_cfg_port *cp)
 			      rss_fill_reta(r, cp, port, &info) : 0;
 	memset(&link, 0, sizeof(link));
 	rte_eth_link_get_nowait(port->port_id, &link);
+	app->link_up[r] = link.link_status;
 	rte_ether_format_addr(mac, sizeof(mac), &port->mac);
 	RTE_LOG(NOTICE, USER1, "port %s (%s, id %u): mac %s, mtu %u, %u rx / %u tx "
 		"queues, link %s %u Mbps\n", role_names[r], cp->device, port->port_id,
@@ -739,11 +740,42 @@ pool_size(const struct vfw_app *app)
 	return RTE_MAX(n, 32767u);
 }
 
+/*
+ * Once a second: log every port whose link went up or down since the last
+ * look (a memif or vhost peer connecting or leaving, a cable). Polled, not
+ * an LSC interrupt, so that it works alike on every PMD.
+ */
+static void
+link_watch(struct vfw_app *app, uint64_t now)
+{
+	struct rte_eth_link link;
+	unsigned int r;
+
+	if (now - app->link_checked < app->hz)
+		return;
+	app->link_checked = now;
+	for (r = 0; r < VFW_PORT_MAX; r++) {
+		memset(&link, 0, sizeof(link));
+		if (rte_eth_link_get_nowait(app->ports[r].port_id, &link) != 0 ||
+		    (bool)link.link_status == app->link_up[r])
+			continue;
+		app->link_up[r] = link.link_status;
+		if (link.link_status)
+			RTE_LOG(NOTICE, USER1, "port %s (%s): link up, %u Mbps\n",
+				role_names[r], app->cfg->ports[r].device, link.link_speed);
+		else
+			RTE_LOG(NOTICE, USER1, "port %s (%s): link down\n",
+				role_names[r], app->cfg->ports[r].device);
+	}
+}
+
 static void
 control_loop(struct vfw_app *app)
 {
 	while (!quit) {
 		uint64_t now = rte_rdtsc();
+
+		link_watch(app, now);
 
 		if (unlikely(reload)) {
 			reload = 0;

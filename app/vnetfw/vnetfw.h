@@ -29,6 +29,9 @@ struct vfw_app {
 	struct vfw_ctl *ctl;
 	uint64_t hz;
 	uint64_t started;
+	/* link state last seen by the control loop (logged when it changes) */
+	uint64_t link_checked;
+	bool link_up[VFW_PORT_MAX];
 	/* change in flight */
 	uint64_t pending_ticket;
 	bool pending_reevaluate;

@@ -244,6 +244,15 @@ eq "the sink received what vnetfw transmitted" \
 mb=$(stat mbufs.in_use)
 eq "no mbufs held once the traffic stopped" "$mb" 0
 
+# the peers came and went: vnetfw logs each link change of its ports
+for change in up down; do
+	if grep -qE "port cluster \(net_${PMD}1\): link $change" "$DIR/vnetfw.log"; then
+		vfw_pass "  the log says when the cluster link went $change"
+	else
+		vfw_fail "  the log says when the cluster link went $change"
+	fi
+done
+
 if vfw_stop "$FW_PID" 15 && ((VFW_STOP_RC == 0)); then
 	vfw_pass "  vnetfw exits 0 on SIGTERM"
 else
