@@ -16,6 +16,11 @@
 #define VFW_ARP_PROBES 3
 #define VFW_NEIGH_REACHABLE_S 300
 #define VFW_NEIGH_FAILED_HOLD_S 20
+/* A resolution this old without an answer may give its pending slot to a
+ * new next hop when all are taken (a scan holds them all, for good, if
+ * nothing gives way): it fails at once. A host on the link answers within
+ * a millisecond or two. */
+#define VFW_ARP_EVICT_MS 200
 
 struct vfw_dp;
 
@@ -130,6 +135,7 @@ struct vfw_pending {
 	uint8_t port;
 	uint8_t probes;
 	uint16_t n;
+	uint64_t started;      /**< first request sent */
 	uint64_t next_probe;
 	struct rte_mbuf *pkts[VFW_PENDING_PKTS];
 };
@@ -147,6 +153,7 @@ struct vfw_dp {
 	struct vfw_pending pending[VFW_PENDING_MAX];
 	uint64_t next_neigh_scan;
 	int32_t neigh_cursor;
+	int32_t reclaim_cursor;  /**< where a full neighbor table is searched for a failed entry */
 	uint64_t *refresh_sent;   /* [neighbor capacity] */
 	unsigned int tx_rr;
 	struct vfw_sp_stats sp;

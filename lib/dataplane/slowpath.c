@@ -118,6 +118,68 @@ pending_release(struct vfw_dp *dp, struct vfw_pending *pe, bool send)
 	pe->slot = -1;
 }
 
+/*
+ * A pending slot for a new resolution: a free one, else the oldest
+ * resolution if it has gone unanswered for VFW_ARP_EVICT_MS (it fails
+ * now, its held packets counted arp_failed), else NULL. Without giving
+ * way, a scan of an on-link subnet would keep every slot busy and no new
+ * next hop, a host that just came up, could be resolved meanwhile.
+ */
+static struct vfw_pending *
+pending_slot(struct vfw_dp *dp, uint64_t now)
+{
+	struct vfw_pending *old = NULL;
+	unsigned int i;
+
+	for (i = 0; i < VFW_PENDING_MAX; i++) {
+		struct vfw_pending *pe = &dp->pending[i];
+
+		if (pe->slot < 0)
+			return pe;
+		if (old == NULL || pe->started < old->started)
+			old = pe;
+	}
+	if (now - old->started < dp->hz * VFW_ARP_EVICT_MS / 1000)
+		return NULL;
+	vfw_neigh_set_failed(dp->neigh, old->slot, now);
+	pending_release(dp, old, false);
+	return old;
+}
+
+/*
+ * The neighbor table is full: make room by removing a failed entry, if
+ * one is among the next VFW_NEIGH_RECLAIM slots (a rotating cursor). A
+ * failed entry only holds off new probes for a while; under a sustained
+ * scan, failures come faster than their hold time ends and would fill the
+ * table, locking out every new next hop. Returns true if one went.
+ */
+#define VFW_NEIGH_RECLAIM 256
+
+static bool
+neigh_reclaim(struct vfw_dp *dp)
+{
+	struct vfw_neigh_info info;
+	unsigned int k;
+
+	for (k = 0; k < VFW_NEIGH_RECLAIM; k++) {
+		int32_t slot = vfw_neigh_next(dp->neigh, dp->reclaim_cursor);
+
+		if (slot < 0) {
+			dp->reclaim_cursor = 0;
+			slot = vfw_neigh_next(dp->neigh, 0);
+			if (slot < 0)
+				return false;
+		}
+		dp->reclaim_cursor = slot + 1;
+		if (vfw_neigh_get(dp->neigh, slot, &info) == 0 &&
+		    info.state == VFW_NEIGH_FAILED) {
+			vfw_neigh_del(dp->neigh, info.ip);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A routed packet whose next hop has no MAC yet. */
 static void
 resolve(struct vfw_dp *dp, struct rte_mbuf *m, uint64_t now)
@@ -128,9 +190,10 @@ resolve(struct vfw_dp *dp, struct rte_mbuf *m, uint64_t now)
 	struct vfw_pending *pe = pending_find(dp, ip);
 	struct rte_ether_addr mac;
 	int slot;
-	unsigned int i;
 
 	slot = vfw_neigh_resolve(dp->neigh, port, ip, now);
+	if (slot == -ENOSPC && neigh_reclaim(dp))
+		slot = vfw_neigh_resolve(dp->neigh, port, ip, now);
 	if (slot < 0) {
 		sp_drop(dp, m, VFW_DROP_NEIGH_FULL);
 		return;
@@ -155,19 +218,23 @@ resolve(struct vfw_dp *dp, struct rte_mbuf *m, uint64_t now)
 			sp_drop(dp, m, VFW_DROP_ARP_FAILED);
 			return;
 		}
-		for (i = 0; i < VFW_PENDING_MAX; i++)
-			if (dp->pending[i].slot < 0)
-				break;
-		if (i == VFW_PENDING_MAX) {
+		pe = pending_slot(dp, now);
+		if (pe == NULL) {
+			/* not resolved, not to be: an entry left incomplete
+			 * without a resolution would hold its place in the
+			 * table for good (a scan would fill it) */
+			if (vfw_neigh_get(dp->neigh, slot, &info) == 0 &&
+			    info.state == VFW_NEIGH_INCOMPLETE)
+				vfw_neigh_del(dp->neigh, ip);
 			sp_drop(dp, m, VFW_DROP_ARP_PENDING);
 			return;
 		}
-		pe = &dp->pending[i];
 		pe->slot = slot;
 		pe->ip = ip;
 		pe->port = port;
 		pe->probes = 1;
 		pe->n = 0;
+		pe->started = now;
 		pe->next_probe = now + dp->hz * VFW_ARP_RETRY_MS / 1000;
 		vfw_neigh_probe_sent(dp->neigh, slot, now);
 		send_arp_request(dp, port, ip);
@@ -253,8 +320,9 @@ pending_timers(struct vfw_dp *dp, uint64_t now)
  * Neighbor upkeep, a few slots per call. A learned entry older than
  * VFW_NEIGH_REACHABLE_S stays usable while it is re-probed once a second;
  * a reply refreshes it, silence for VFW_ARP_PROBES seconds removes it.
- * Failed entries are removed after a hold time so that a scan of a large
- * on-link subnet cannot fill the table for good.
+ * Failed entries are removed after a hold time, and incomplete ones that
+ * no resolution stands behind at once, so that a scan of a large on-link
+ * subnet cannot fill the table for good.
  */
 static void
 neigh_upkeep(struct vfw_dp *dp, uint64_t now)
@@ -276,6 +344,12 @@ neigh_upkeep(struct vfw_dp *dp, uint64_t now)
 		age = now - info.updated;
 		if (info.state == VFW_NEIGH_FAILED &&
 		    age > VFW_NEIGH_FAILED_HOLD_S * dp->hz) {
+			vfw_neigh_del(dp->neigh, info.ip);
+		} else if (info.state == VFW_NEIGH_INCOMPLETE &&
+			   age > VFW_ARP_PROBES * dp->hz &&
+			   pending_find(dp, info.ip) == NULL) {
+			/* no resolution behind it (none should be left so;
+			 * this keeps the table from filling if one is) */
 			vfw_neigh_del(dp->neigh, info.ip);
 		} else if (info.state == VFW_NEIGH_REACHABLE &&
 			   age > VFW_NEIGH_REACHABLE_S * dp->hz) {
