@@ -49,6 +49,15 @@ RTE_LOG_REGISTER(vfw_ctl_logtype, vnetfw.ctl, INFO);
 static const char too_many[] = "{\"ok\":false,\"error\":\"too many clients\"}\n";
 
 static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t
 tag_of(const struct vfw_ctl *c, const struct ctl_client *cl)
 {
 	return ((uint64_t)cl->serial << 32) | (uint64_t)(cl - c->clients);
@@ -566,6 +575,7 @@ client_read(struct vfw_ctl *c, struct ctl_client *cl)
 			 MSG_DONTWAIT);
 		if (n > 0) {
 			cl->rlen += (size_t)n;
+			cl->active_ms = mono_ms();
 		} else if (n == 0) {
 			cl->eof = true;
 		} else if (errno == EINTR) {
@@ -663,6 +673,47 @@ client_update(struct vfw_ctl *c, struct ctl_client *cl)
 		cl->events = want;
 }
 
+/*
+ * Every slot is taken and a client knocks: make room by closing the
+ * client that has sent nothing for longest, if it has been quiet for at
+ * least CTL_EVICT_IDLE_MS (CTL_EVICT_TXN_MS while it holds a transaction
+ * open) and has nothing under way (no change waiting or in flight, no
+ * reply unsent). Otherwise 64 idle connections, which any process allowed
+ * on the socket can open, lock everyone out, the operator included.
+ */
+#define CTL_EVICT_IDLE_MS 1000
+#define CTL_EVICT_TXN_MS 60000
+static const char evicted[] = "{\"ok\":false,\"error\":\"connection closed: "
+	"idle while every client slot was taken\"}\n";
+
+static struct ctl_client *
+evict_idle(struct vfw_ctl *c)
+{
+	struct ctl_client *old = NULL;
+	uint64_t now = mono_ms();
+	unsigned int i;
+
+	for (i = 0; i < VFW_CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *cl = &c->clients[i];
+
+		if (!cl->used || cl->fd < 0 || cl->state != CTL_CLIENT_IDLE ||
+		    c->inflight.cl == cl || out_pending(cl) > 0 || has_line(cl) ||
+		    now - cl->active_ms < (cl->txn != NULL ? CTL_EVICT_TXN_MS :
+						     CTL_EVICT_IDLE_MS))
+			continue;
+		if (old == NULL || cl->active_ms < old->active_ms)
+			old = cl;
+	}
+	if (old == NULL)
+		return NULL;
+	if (send(old->fd, evicted, sizeof(evicted) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		(void)0;
+	CTL_LOG(NOTICE, "closed client %d, idle for %" PRIu64 " ms, to make room",
+		old->fd, now - old->active_ms);
+	client_free(c, old);
+	return old;
+}
+
 static void
 accept_clients(struct vfw_ctl *c)
 {
@@ -683,6 +734,8 @@ accept_clients(struct vfw_ctl *c)
 		for (i = 0; i < VFW_CTL_MAX_CLIENTS; i++)
 			if (!c->clients[i].used)
 				break;
+		if (i == VFW_CTL_MAX_CLIENTS && (cl = evict_idle(c)) != NULL)
+			i = (unsigned int)(cl - c->clients);
 		if (i == VFW_CTL_MAX_CLIENTS) {
 			if (send(fd, too_many, sizeof(too_many) - 1,
 				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
@@ -697,6 +750,7 @@ accept_clients(struct vfw_ctl *c)
 		cl->used = true;
 		cl->fd = fd;
 		cl->serial = ++c->next_serial;
+		cl->active_ms = mono_ms();
 		cl->events = EPOLLIN;
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN;

@@ -109,6 +109,7 @@ struct ctl_client {
 	size_t rscan;           /* no '\n' in rbuf[rpos..rscan) */
 	char *obuf;             /* replies not yet sent, obuf[opos..olen) */
 	size_t opos, olen, ocap;
+	uint64_t active_ms;     /* accepted, or last sent us bytes (monotonic) */
 	bool eof;               /* peer will send nothing more */
 	bool gone;              /* peer closed: replies are dropped */
 

@@ -977,6 +977,57 @@ find_cmd(struct req *rq)
 	return NULL;
 }
 
+/*
+ * A request nested deeper than this is refused before it is loaded.
+ * Requests need 4 levels (a rule's lists inside the rule inside the
+ * request; a whole config travels as a string). libyaml's scanner costs
+ * time quadratic in the nesting depth: 30,000 levels kept the control
+ * thread (the slow path, every other client, SIGTERM) waiting for
+ * seconds, 160 KB of them for half a minute.
+ */
+#define CTL_MAX_DEPTH 32
+
+/*
+ * Nesting depth by libyaml's events, stopping at CTL_MAX_DEPTH + 1: the
+ * scanner's work before that is bounded (it looks at most 1024 characters
+ * ahead for a key), so this costs linear time whatever the request. 0:
+ * within the limit, or a syntax error that the load reports; -1 (error
+ * sent): too deep.
+ */
+static int
+depth_check(struct vfw_ctl *c, struct ctl_client *cl, const char *line,
+	    size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	unsigned int depth = 0;
+	int rc = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return 0;  /* the load fails the same way and says so */
+	yaml_parser_set_input_string(&p, (const unsigned char *)line, len);
+	while (yaml_parser_parse(&p, &ev)) {
+		yaml_event_type_t t = ev.type;
+		size_t col = ev.start_mark.column + 1;
+
+		yaml_event_delete(&ev);
+		if (t == YAML_STREAM_END_EVENT)
+			break;
+		if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+			if (++depth > CTL_MAX_DEPTH) {
+				ctl_send_error(c, cl, "line 1, column %zu: request nested "
+					       "deeper than %u levels", col, CTL_MAX_DEPTH);
+				rc = -1;
+				break;
+			}
+		} else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
 static void
 run(struct vfw_ctl *c, struct ctl_client *cl, const char *line, size_t len,
     const struct cmd_spec **cmdp)
@@ -986,6 +1037,8 @@ run(struct vfw_ctl *c, struct ctl_client *cl, const char *line, size_t len,
 	struct req rq;
 	yaml_node_t *root;
 
+	if (depth_check(c, cl, line, len) < 0)
+		return;
 	if (!yaml_parser_initialize(&parser)) {
 		ctl_send_error(c, cl, "out of memory");
 		return;

@@ -388,6 +388,30 @@ test_protocol_errors(void **state)
 	assert_non_null(strstr(r, "a\\\"b\\\\c\\u0001"));
 	assert_false(is_ok(r));
 	free(r);
+	/* Deep nesting is refused before libyaml loads it (its scanner
+	 * is quadratic in the depth: 30,000 levels took seconds); 32
+	 * levels are still a request (one about a bad 'what'). */
+	{
+		size_t n = 30000, k;
+		char *deep = malloc(2 * n + 64), *p = deep;
+
+		assert_non_null(deep);
+		p += sprintf(p, "{\"cmd\":\"show\",\"what\":");
+		for (k = 0; k < n; k++)
+			*p++ = '[';
+		for (k = 0; k < n; k++)
+			*p++ = ']';
+		strcpy(p, "}");
+		EXPECT_ERR(c, deep, "line 1, column 53: request nested deeper than 32 levels");
+		p = deep + sprintf(deep, "{\"cmd\":\"show\",\"what\":");
+		for (k = 0; k < 31; k++)
+			*p++ = '[';
+		for (k = 0; k < 31; k++)
+			*p++ = ']';
+		strcpy(p, "}");
+		EXPECT_ERR(c, deep, "key 'what': expected a string");
+		free(deep);
+	}
 	/* Nothing above changed the policy. */
 	assert_int_equal(fk.n_apply, 0);
 }
@@ -1252,7 +1276,8 @@ test_socket_limits(void **state)
 	assert_true(a.eof);
 	close(a.fd);
 
-	/* More clients than the limit: the extra one is told and closed. */
+	/* More clients than the limit, all active within the last second:
+	 * the extra one is told and closed. */
 	for (i = 0; i < VFW_CTL_MAX_CLIENTS; i++) {
 		fds[i] = cli_connect(sock);
 		vfw_ctl_poll(c, 0);
@@ -1265,6 +1290,33 @@ test_socket_limits(void **state)
 	assert_null(cli_reply(c, &extra));
 	close(extra.fd);
 	/* The others still work. */
+	memset(&a, 0, sizeof(a));
+	a.fd = fds[VFW_CTL_MAX_CLIENTS - 1];
+	cli_send(a.fd, "{\"cmd\":\"show\",\"what\":\"rules\"}\n");
+	r = cli_reply(c, &a);
+	assert_non_null(r);
+	assert_true(is_ok(r));
+	free(r);
+	/* Once they have been quiet for a second, the client quiet for
+	 * longest gives way to a new one, which is served, and is told
+	 * why; the one that just asked something stays. */
+	usleep(1100 * 1000);
+	cli_open(&extra, sock);
+	cli_send(extra.fd, "{\"cmd\":\"show\",\"what\":\"rules\"}\n");
+	r = cli_reply(c, &extra);
+	assert_non_null(r);
+	assert_true(is_ok(r));
+	free(r);
+	close(extra.fd);
+	memset(&a, 0, sizeof(a));
+	a.fd = fds[0];
+	r = cli_reply(c, &a);
+	assert_non_null(r);
+	assert_string_equal(r, "{\"ok\":false,\"error\":\"connection closed: idle "
+			    "while every client slot was taken\"}");
+	free(r);
+	assert_null(cli_reply(c, &a));
+	assert_true(a.eof);
 	memset(&a, 0, sizeof(a));
 	a.fd = fds[VFW_CTL_MAX_CLIENTS - 1];
 	cli_send(a.fd, "{\"cmd\":\"show\",\"what\":\"rules\"}\n");
