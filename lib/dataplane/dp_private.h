@@ -22,6 +22,25 @@
  * a millisecond or two. */
 #define VFW_ARP_EVICT_MS 200
 
+/*
+ * A learned neighbor's MAC changes only when the old MAC stays silent: an
+ * ARP that gives a reachable neighbor another MAC is held as a claim, a
+ * request goes out for the address, and the claim is applied only if the
+ * old MAC has not answered VFW_ARP_CONFIRM_MS later. A host that is alive
+ * keeps its entry against any number of forged claims; a host replaced by
+ * another (new MAC) is followed within that time.
+ */
+#define VFW_ARP_CLAIMS 64
+#define VFW_ARP_CONFIRM_MS 1500
+
+struct vfw_claim {
+	uint64_t at;                 /**< tsc the claim came; 0: unused */
+	uint32_t ip;
+	int32_t slot;
+	uint8_t port;
+	struct rte_ether_addr mac;   /**< the MAC claimed */
+};
+
 struct vfw_dp;
 
 /* vfw_dp_rss_hash(), inline for dispatch (dp.c builds the tables). */
@@ -155,6 +174,7 @@ struct vfw_dp {
 	int32_t neigh_cursor;
 	int32_t reclaim_cursor;  /**< where a full neighbor table is searched for a failed entry */
 	uint64_t *refresh_sent;   /* [neighbor capacity] */
+	struct vfw_claim claims[VFW_ARP_CLAIMS];
 	unsigned int tx_rr;
 	struct vfw_sp_stats sp;
 };

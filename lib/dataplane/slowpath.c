@@ -6,6 +6,8 @@
  * aging. Frames it sends go back to a worker through that worker's
  * from_slow ring, because only workers own transmit queues.
  */
+#include <arpa/inet.h>
+
 #include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_ether.h>
@@ -246,6 +248,73 @@ resolve(struct vfw_dp *dp, struct rte_mbuf *m, uint64_t now)
 	pe->pkts[pe->n++] = m;
 }
 
+/*
+ * An ARP from ip with MAC mac, on port role (see VFW_ARP_CLAIMS): true
+ * when it may update the neighbor table at once (not a change of a
+ * reachable neighbor's MAC: learn() decides), false when it is held as a
+ * claim (or one is already held for ip) and a request has gone out.
+ */
+static bool
+claim_or_learn(struct vfw_dp *dp, uint8_t role, uint32_t ip,
+	       const struct rte_ether_addr *mac, uint64_t now)
+{
+	struct vfw_neigh_info info;
+	int32_t slot = vfw_neigh_find(dp->neigh, ip);
+	unsigned int i, free_i = VFW_ARP_CLAIMS;
+
+	if (slot < 0 || vfw_neigh_get(dp->neigh, slot, &info) != 0 ||
+	    info.state != VFW_NEIGH_REACHABLE || info.port != role ||
+	    rte_is_same_ether_addr(&info.mac, mac))
+		return true;
+	for (i = 0; i < VFW_ARP_CLAIMS; i++) {
+		if (dp->claims[i].at == 0) {
+			if (free_i == VFW_ARP_CLAIMS)
+				free_i = i;
+		} else if (dp->claims[i].ip == ip) {
+			return false;  /* one claim per neighbor at a time */
+		}
+	}
+	if (free_i == VFW_ARP_CLAIMS)
+		return false;  /* too many at once: the old MACs stay */
+	dp->claims[free_i] = (struct vfw_claim){ .at = now, .ip = ip, .slot = slot,
+						 .port = role, .mac = *mac };
+	dp->refresh_sent[slot] = now;
+	send_arp_request(dp, role, ip);
+	return false;
+}
+
+/* Claims whose time is up: applied unless the old MAC answered since. */
+static void
+claims_expire(struct vfw_dp *dp, uint64_t now)
+{
+	char a[RTE_ETHER_ADDR_FMT_SIZE], b[RTE_ETHER_ADDR_FMT_SIZE], ip[INET_ADDRSTRLEN];
+	struct vfw_neigh_info info;
+	unsigned int i;
+
+	for (i = 0; i < VFW_ARP_CLAIMS; i++) {
+		struct vfw_claim *c = &dp->claims[i];
+
+		if (c->at == 0 || now - c->at < dp->hz * VFW_ARP_CONFIRM_MS / 1000)
+			continue;
+		if (vfw_neigh_get(dp->neigh, c->slot, &info) == 0 &&
+		    info.ip == c->ip && info.state == VFW_NEIGH_REACHABLE) {
+			rte_ether_format_addr(a, sizeof(a), &info.mac);
+			rte_ether_format_addr(b, sizeof(b), &c->mac);
+			inet_ntop(AF_INET, &c->ip, ip, sizeof(ip));
+			if (info.updated > c->at) {
+				RTE_LOG(INFO, USER1, "neighbor %s: kept %s, which "
+					"still answers; %s claimed it\n", ip, a, b);
+			} else if (vfw_neigh_learn(dp->neigh, c->port, c->ip, &c->mac,
+						   now) == 1) {
+				dp->sp.arp_replies_learned++;
+				RTE_LOG(NOTICE, USER1, "neighbor %s: MAC %s -> %s (the "
+					"old one did not answer)\n", ip, a, b);
+			}
+		}
+		c->at = 0;
+	}
+}
+
 static void
 handle_arp(struct vfw_dp *dp, struct rte_mbuf *m, uint64_t now)
 {
@@ -264,8 +333,8 @@ handle_arp(struct vfw_dp *dp, struct rte_mbuf *m, uint64_t now)
 	}
 	/* Either way, a host that is talking to us tells us its MAC: use it
 	 * only for entries we are resolving (never create or overwrite). */
-	if (sip != 0 && vfw_neigh_learn(dp->neigh, role, sip,
-					&arp->arp_data.arp_sha, now) == 1) {
+	if (sip != 0 && claim_or_learn(dp, role, sip, &arp->arp_data.arp_sha, now) &&
+	    vfw_neigh_learn(dp->neigh, role, sip, &arp->arp_data.arp_sha, now) == 1) {
 		dp->sp.arp_replies_learned++;
 		pe = pending_find(dp, sip);
 		if (pe != NULL)
@@ -382,6 +451,7 @@ vfw_dp_slowpath_poll(struct vfw_dp *dp, uint64_t now)
 		total += n;
 	}
 	pending_timers(dp, now);
+	claims_expire(dp, now);
 	if (now >= dp->next_neigh_scan) {
 		neigh_upkeep(dp, now);
 		dp->next_neigh_scan = now + dp->hz / 100;
