@@ -124,7 +124,8 @@ static inline struct vfw_session *vfw_ct_session(struct vfw_ct *ct,
 
 /**
  * Create a session. orig: first packet's key; reply: the key replies will
- * carry. Returns the session index, -ENOSPC when max_sessions is reached,
+ * carry. Returns the session index, -ENOSPC when max_sessions is reached and no unproven
+ * session could be removed to make room (vfw_ct_early_dropped()),
  * -EEXIST when either key is already in use by a session that keeps it
  * (e.g. a NAT port collision), -EINVAL when the packet may not open one.
  * The state is set from the first packet (tcp_flags for TCP).
@@ -172,6 +173,11 @@ unsigned int vfw_ct_age(struct vfw_ct *ct, uint64_t now, unsigned int budget);
 
 /** Sessions removed by vfw_ct_create_session() to take over a key. */
 uint64_t vfw_ct_replaced(const struct vfw_ct *ct);
+
+/** Sessions removed by vfw_ct_create_session() to make room in a full
+ * table: unproven ones only (TCP handshake not completed, closed TCP, UDP
+ * never answered). */
+uint64_t vfw_ct_early_dropped(const struct vfw_ct *ct);
 
 /**
  * Sessions removed so far, by any path (aging, delete, replacement). A

@@ -45,6 +45,7 @@ extern "C" {
 	X(CT_HIT, "session_hits")                       \
 	X(CT_NEW, "sessions_created")                   \
 	X(CT_REPLACED, "sessions_replaced")             \
+	X(CT_EARLY_DROP, "sessions_early_dropped")      \
 	X(ACL_ALLOW, "acl_allowed")                     \
 	X(DNAT, "dnat_translated")                      \
 	X(SNAT, "snat_translated")                      \

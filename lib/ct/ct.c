@@ -205,6 +205,47 @@ ct_replace_holders(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 	return n;
 }
 
+/*
+ * The table is full: remove one session that has not proven itself, among
+ * the next CT_EARLY_DROP_SCAN slots of a rotating cursor, as netfilter's
+ * early_drop does for unassured connections. Unproven: a TCP handshake not
+ * completed (SYN_SENT, SYN_RECV), a closed TCP session waiting out its
+ * last seconds, a UDP flow never answered. Without this, a flood of
+ * half-open sessions refuses every new flow until it times out; with it,
+ * established sessions are never touched, and a new flow is refused
+ * (-ENOSPC) only when the slots looked at hold none to spare.
+ */
+#define CT_EARLY_DROP_SCAN 16
+#define CT_UNPROVEN ((1u << VFW_CT_TCP_SYN_SENT) | (1u << VFW_CT_TCP_SYN_RECV) | \
+		     (1u << VFW_CT_TCP_CLOSED) | (1u << VFW_CT_UDP))
+
+static bool
+ct_early_drop(struct vfw_ct *ct)
+{
+	uint32_t cur = ct->drop_cursor, i;
+
+	for (i = 0; i < CT_EARLY_DROP_SCAN; i++) {
+		uint32_t idx = cur;
+
+		if (++cur == ct->max_sessions)
+			cur = 0;
+		if ((CT_UNPROVEN >> ct->sessions[idx].state) & 1) {
+			ct_remove(ct, idx);
+			ct->early_dropped++;
+			ct->drop_cursor = cur;
+			return true;
+		}
+	}
+	ct->drop_cursor = cur;
+	return false;
+}
+
+uint64_t
+vfw_ct_early_dropped(const struct vfw_ct *ct)
+{
+	return ct->early_dropped;
+}
+
 int
 vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 		      const struct vfw_flow_key *reply, enum vfw_dir dir,
@@ -235,7 +276,7 @@ vfw_ct_create_session(struct vfw_ct *ct, const struct vfw_flow_key *orig,
 	 * once: both keys are free then.
 	 */
 	for (;;) {
-		if (unlikely(ct->n_free == 0))
+		if (unlikely(ct->n_free == 0) && !ct_early_drop(ct))
 			return -ENOSPC;
 		idx = ct->free_stack[ct->n_free - 1];
 		ret = ct_table_insert(&ct->tbl, ct->sessions, orig, h_o,

@@ -236,6 +236,8 @@ struct vfw_ct {
 	uint32_t age_cursor;   /**< next slot vfw_ct_age() examines */
 	uint32_t by_state[VFW_CT_STATE_MAX];
 	uint64_t replaced;     /**< closing sessions retired by a new SYN */
+	uint64_t early_dropped; /**< unproven sessions removed for a new one */
+	uint32_t drop_cursor;  /**< next slot ct_early_drop() looks at */
 	uint64_t removed;      /**< sessions removed, any path */
 	uint64_t hz;
 	vfw_ct_release_cb release_cb;

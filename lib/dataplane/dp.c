@@ -304,6 +304,7 @@ vfw_dp_stats_sum(const struct vfw_dp *dp, struct vfw_dp_stats *out)
 			out->ev[k] += s->ev[k];
 		/* counted by lib/ct, inside session creation */
 		out->ev[VFW_EV_CT_REPLACED] += vfw_ct_replaced(dp->workers[w]->ct);
+		out->ev[VFW_EV_CT_EARLY_DROP] += vfw_ct_early_dropped(dp->workers[w]->ct);
 		for (k = 0; k < VFW_DROP_MAX; k++)
 			out->drops[k] += s->drops[k];
 	}

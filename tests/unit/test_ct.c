@@ -343,11 +343,15 @@ test_full(void **state)
 			  IP4(8, 8, 8, 8), 53);
 		r[i] = rev(&o[i]);
 	}
-	for (i = 0; i < 4; i++)
+	/* answered UDP flows: proven, never removed to make room */
+	for (i = 0; i < 4; i++) {
 		assert_int_equal(vfw_ct_create_session(ct, &o[i], &r[i],
 						       VFW_DIR_OUT, 0, 0), i);
+		assert_int_equal(vfw_ct_update(ct, (uint32_t)i, 1, 0, 0), 0);
+	}
 	assert_int_equal(vfw_ct_create_session(ct, &o[4], &r[4], VFW_DIR_OUT,
 					       0, 0), -ENOSPC);
+	assert_int_equal(vfw_ct_early_dropped(ct), 0);
 	assert_int_equal(lookup1(ct, &o[4]), -1);
 	assert_int_equal(lookup1(ct, &r[4]), -1);
 	assert_int_equal(vfw_ct_count(ct), 4);
@@ -361,13 +365,20 @@ test_full(void **state)
 	assert_int_equal(vfw_ct_removed(ct), 1);
 	assert_int_equal(vfw_ct_create_session(ct, &o[4], &r[4], VFW_DIR_OUT,
 					       0, 10), 2);
+	/* o[4]'s session is unanswered: a new flow takes its place */
 	assert_int_equal(vfw_ct_create_session(ct, &o[5], &r[5], VFW_DIR_OUT,
+					       0, 10), 2);
+	assert_int_equal(vfw_ct_early_dropped(ct), 1);
+	assert_int_equal(lookup1(ct, &o[4]), -1);
+	assert_int_equal(vfw_ct_update(ct, 2, 1, 0, 10), 0);
+	assert_int_equal(vfw_ct_removed(ct), 2);
+	assert_int_equal(vfw_ct_create_session(ct, &o[6], &r[6], VFW_DIR_OUT,
 					       0, 10), -ENOSPC);
 
 	/* ...and after aging. */
 	assert_int_equal(vfw_ct_age(ct, SEC(300) + 10, 4), 4);
 	assert_int_equal(vfw_ct_count(ct), 0);
-	assert_int_equal(vfw_ct_removed(ct), 5);
+	assert_int_equal(vfw_ct_removed(ct), 6);
 	for (i = 4; i < 8; i++)
 		assert_true(vfw_ct_create_session(ct, &o[i], &r[i],
 						  VFW_DIR_OUT, 0, SEC(301)) >= 0);
@@ -1117,11 +1128,14 @@ test_counters_random(void **state)
 						   80);
 			struct vfw_flow_key r = rev(&o);
 			uint64_t rep0 = vfw_ct_replaced(ct);
+			uint64_t ed0 = vfw_ct_early_dropped(ct);
 			int ret = vfw_ct_create_session(ct, &o, &r, 0,
 					flags[(x >> 32) % sizeof(flags)], now);
 
-			/* closed or expired holders it replaced */
+			/* closed or expired holders it replaced, and an
+			 * unproven session it removed from a full table */
 			removed += (unsigned int)(vfw_ct_replaced(ct) - rep0);
+			removed += (unsigned int)(vfw_ct_early_dropped(ct) - ed0);
 			if (ret >= 0)
 				created++;
 			else
