@@ -82,7 +82,8 @@ hd_syn_flood "$VFW_NS_VNET" "$VFW_TOPO_SERVER" 80 3000
 sample
 vfw_info "mbufs in use: peak seen $peak"
 nt_expect_at_least "packets were held for unresolved next hops (arp_pending)" drops.arp_pending 1
-nt_expect_at_least "SYNs refused (ct_full)" drops.ct_full 1
+nt_expect_at_least "SYNs beyond the session limit took half-open sessions' places (sessions_early_dropped)" \
+	events.sessions_early_dropped 1
 nt_expect_at_least "ARP requests ignored" local.arp_ignored 100
 
 # held packets are released (dropped arp_failed) after 3 probes, 1 s apart
