@@ -177,6 +177,7 @@ def cmd_err(host, port, *opts):
     out = {"local": "%s:%d" % (lsrc, lport)}
     deadline = time.time() + float(o.get("timeout", 3))
     got_q = got_raw = False
+    recv_tries = 0
     while time.time() < deadline and not (got_q and got_raw):
         r, _, x = select.select([raw] + ([] if got_q else [s]), [], [s], 0.2)
         if raw in r:
@@ -195,7 +196,15 @@ def cmd_err(host, port, *opts):
                     s.recv(100)
                     out["recv"] = "data"
                 except BlockingIOError:
-                    pass
+                    # the kernel queues the error (and wakes us) a moment
+                    # before it sets the socket error that recv reports:
+                    # look again before the error queue is read, which
+                    # would clear it (soft errors never set it: give up
+                    # after a few looks)
+                    recv_tries += 1
+                    if recv_tries < 5:
+                        time.sleep(0.01)
+                        continue
                 except OSError as e:
                     out["recv"] = errno.errorcode.get(e.errno, str(e.errno))
             try:
