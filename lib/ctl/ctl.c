@@ -678,7 +678,7 @@ client_update(struct vfw_ctl *c, struct ctl_client *cl)
  * client that has sent nothing for longest, if it has been quiet for at
  * least CTL_EVICT_IDLE_MS (CTL_EVICT_TXN_MS while it holds a transaction
  * open) and has nothing under way (no change waiting or in flight, no
- * reply unsent). Otherwise 64 idle connections, which any process allowed
+ * request read and not yet run, no reply unsent). Otherwise 64 idle connections, which any process allowed
  * on the socket can open, lock everyone out, the operator included.
  */
 #define CTL_EVICT_IDLE_MS 1000

@@ -332,7 +332,9 @@ handle_arp(struct vfw_dp *dp, struct rte_mbuf *m, uint64_t now)
 		return;
 	}
 	/* Either way, a host that is talking to us tells us its MAC: use it
-	 * only for entries we are resolving (never create or overwrite). */
+	 * only for entries we resolve or refresh (never create one), and
+	 * change a reachable entry's MAC only through a claim that the old
+	 * MAC does not answer (claim_or_learn()). */
 	if (sip != 0 && claim_or_learn(dp, role, sip, &arp->arp_data.arp_sha, now) &&
 	    vfw_neigh_learn(dp->neigh, role, sip, &arp->arp_data.arp_sha, now) == 1) {
 		dp->sp.arp_replies_learned++;
