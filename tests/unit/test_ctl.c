@@ -1238,6 +1238,22 @@ test_socket_basics(void **state)
 	rm_tmpdir();
 }
 
+/* fd asks "show rules" and gets an ok reply. */
+static void
+show_ok(struct vfw_ctl *c, int fd)
+{
+	struct cli cl;
+	char *r;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.fd = fd;
+	cli_send(fd, "{\"cmd\":\"show\",\"what\":\"rules\"}\n");
+	r = cli_reply(c, &cl);
+	assert_non_null(r);
+	assert_true(is_ok(r));
+	free(r);
+}
+
 static void
 test_socket_limits(void **state)
 {
@@ -1290,23 +1306,13 @@ test_socket_limits(void **state)
 	assert_null(cli_reply(c, &extra));
 	close(extra.fd);
 	/* The others still work. */
-	memset(&a, 0, sizeof(a));
-	a.fd = fds[VFW_CTL_MAX_CLIENTS - 1];
-	cli_send(a.fd, "{\"cmd\":\"show\",\"what\":\"rules\"}\n");
-	r = cli_reply(c, &a);
-	assert_non_null(r);
-	assert_true(is_ok(r));
-	free(r);
+	show_ok(c, fds[VFW_CTL_MAX_CLIENTS - 1]);
 	/* Once they have been quiet for a second, the client quiet for
 	 * longest gives way to a new one, which is served, and is told
 	 * why; the one that just asked something stays. */
 	usleep(1100 * 1000);
 	cli_open(&extra, sock);
-	cli_send(extra.fd, "{\"cmd\":\"show\",\"what\":\"rules\"}\n");
-	r = cli_reply(c, &extra);
-	assert_non_null(r);
-	assert_true(is_ok(r));
-	free(r);
+	show_ok(c, extra.fd);
 	close(extra.fd);
 	memset(&a, 0, sizeof(a));
 	a.fd = fds[0];
@@ -1317,24 +1323,14 @@ test_socket_limits(void **state)
 	free(r);
 	assert_null(cli_reply(c, &a));
 	assert_true(a.eof);
-	memset(&a, 0, sizeof(a));
-	a.fd = fds[VFW_CTL_MAX_CLIENTS - 1];
-	cli_send(a.fd, "{\"cmd\":\"show\",\"what\":\"rules\"}\n");
-	r = cli_reply(c, &a);
-	assert_non_null(r);
-	assert_true(is_ok(r));
-	free(r);
+	show_ok(c, fds[VFW_CTL_MAX_CLIENTS - 1]);
 	for (i = 0; i < VFW_CTL_MAX_CLIENTS; i++)
 		close(fds[i]);
 	for (i = 0; i < 5; i++)
 		vfw_ctl_poll(c, 1);
 	/* Slots are free again. */
 	cli_open(&a, sock);
-	cli_send(a.fd, "{\"cmd\":\"show\",\"what\":\"rules\"}\n");
-	r = cli_reply(c, &a);
-	assert_non_null(r);
-	assert_true(is_ok(r));
-	free(r);
+	show_ok(c, a.fd);
 	close(a.fd);
 
 	vfw_ctl_free(c);
