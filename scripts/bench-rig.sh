@@ -7,6 +7,9 @@
 #   testpmd  io     dpdk-testpmd --forward-mode=io (no packet processing)
 #   l3fwd    acl    DPDK's examples/l3fwd --lookup=acl, built from dpdk-doc's
 #                   sources, with the same 10k rules as vnetfw "full"
+#   l3fwd    lpm    the same l3fwd with --lookup=lpm and vnetfw's route
+#                   table (256 pod routes, subnets, default): the stateless
+#                   routing peer of vnetfw "route" (app name l3fwd-lpm)
 #   vnetfw   route  config/bench-route.yaml: permissive policy, 256 routes
 #   vnetfw   full   config/bench.yaml: 10k rules, SNAT/DNAT, 256 routes
 # Every app gets two net_pcap ports replaying vfw-pktgen pcaps forever
@@ -15,7 +18,8 @@
 # warm-up, read from DPDK telemetry (/ethdev/stats) - the same counters for
 # every app - and per CPU-second of the worker thread, since on a shared
 # machine the worker does not get its core to itself. Prints a table
-# (Mpps per worker core, forwarded %, ratios) and
+# (Mpps per worker core, forwarded %, ratios: vnetfw route / testpmd io,
+# vnetfw route / l3fwd lpm, vnetfw full / l3fwd acl, full / route) and
 # writes build/bench-rig.json. A figure printer, not a pass/fail test:
 # exits 0 when every app forwarded packets, 1 when one failed to start or
 # forwarded nothing, 2 on usage errors. Method: docs/PERFORMANCE.md.
@@ -29,13 +33,14 @@
 #   --size B|imix    frame size with FCS (default 64)
 #   --proto P        udp|tcp|icmp|mix|T:U:I (default mix)
 #   --rules N        security rules of the full profile (default 10000)
-#   --apps LIST      comma list of testpmd,l3fwd,route,full (default all)
+#   --apps LIST      comma list of testpmd,l3fwd,l3fwd-lpm,route,full
+#                    (default all; l3fwd is the ACL mode)
 #   --workers N      vnetfw (route, full) with N workers (default 1): EAL
 #                    --lcores 0@0,1@1,2@0,...: the main lcore on CPU 0,
 #                    worker lcore K on CPU K mod nproc; N rx queues per
 #                    port, queue Q replaying the flows a symmetric-key RSS
 #                    would put on it; adds the hand-off counters. testpmd
-#                    and l3fwd keep one worker
+#                    and l3fwd (both modes) keep one worker
 #   --steer S        with --workers > 1: rss (default, as above) or owner
 #                    (every packet on its flow owner's queue: no hand-off;
 #                    an emulated bound, no NIC setup of vnetfw's does it)
@@ -64,7 +69,7 @@ usage() {
 }
 
 quick=0 seconds=10 warmup=2 reps=3 flows=4000 size=64 proto=mix rules=10000
-apps=testpmd,l3fwd,route,full no_huge=0 keep=0 json='' l3fwd_lcores=1 workers=1 steer=rss
+apps=testpmd,l3fwd,l3fwd-lpm,route,full no_huge=0 keep=0 json='' l3fwd_lcores=1 workers=1 steer=rss
 seconds_set=0 warmup_set=0 reps_set=0
 need_arg() { [[ $# -ge 2 && -n $2 ]] || { vfw_err "$1 needs a value"; usage 2; }; }
 posint() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { vfw_err "$1: '$2' is not a positive integer"; exit 2; }; }
@@ -108,8 +113,8 @@ fi
 IFS=, read -r -a APPS <<<"$apps"
 NCPU=$(nproc)
 for a in "${APPS[@]}"; do
-	[[ $a =~ ^(testpmd|l3fwd|route|full)$ ]] ||
-		{ vfw_err "--apps: '$a' is not testpmd, l3fwd, route or full"; exit 2; }
+	[[ $a =~ ^(testpmd|l3fwd|l3fwd-lpm|route|full)$ ]] ||
+		{ vfw_err "--apps: '$a' is not testpmd, l3fwd, l3fwd-lpm, route or full"; exit 2; }
 done
 
 vfw_need_root "${VFW_ARGV[@]}"
@@ -206,7 +211,8 @@ DPDK_VERSION=$(pkg-config --modversion libdpdk)
 # One change to the copy: l3fwd asks every port for Rx checksum offload
 # unconditionally and net_pcap offers none, so rte_eth_dev_configure()
 # fails; the copy masks the request with the device's capabilities (as
-# l3fwd already does for RSS). The ACL path never reads the checksum flags.
+# l3fwd already does for RSS). No lookup path (ACL, LPM) reads the
+# checksum flags.
 L3FWD_PATCH_ID=rxoffload-mask-1
 L3FWD=$BUILD/bench-rig/l3fwd-$DPDK_VERSION-$L3FWD_PATCH_ID/l3fwd
 L3FWD_BUILD_PID=
@@ -251,22 +257,24 @@ wait_l3fwd() {
 }
 RUN_ORDER=("${APPS[@]}")
 for a in "${APPS[@]}"; do
-	[[ $a == l3fwd ]] || continue
+	[[ $a == l3fwd || $a == l3fwd-lpm ]] || continue
 	[[ -x $L3FWD && $L3FWD -nt $L3FWD_SRC/l3fwd/main.c ]] && break
 	if ((quick)); then
 		# A smoke run must stay short: compile on CPU 0 (the workers run
-		# on CPU 1) while the other apps run, and run l3fwd last.
+		# on CPU 1) while the other apps run, and run l3fwd (both modes)
+		# last.
 		(
 			taskset -pc 0 "$BASHPID" >/dev/null
 			build_l3fwd
 		) &
 		L3FWD_BUILD_PID=$!
 		RUN_ORDER=()
-		for b in "${APPS[@]}"; do [[ $b == l3fwd ]] || RUN_ORDER+=("$b"); done
-		RUN_ORDER+=(l3fwd)
+		for b in "${APPS[@]}"; do [[ $b == l3fwd* ]] || RUN_ORDER+=("$b"); done
+		for b in "${APPS[@]}"; do [[ $b == l3fwd* ]] && RUN_ORDER+=("$b"); done
 	else
 		build_l3fwd
 	fi
+	break
 done
 
 # --- 2. traffic and rules --------------------------------------------------
@@ -278,8 +286,11 @@ CLUSTER_PCAP=$WORK/cluster.pcap
 "$VFW_PYTHON" "$RULEGEN" --profile full --rules "$rules" --base config/bench.yaml \
 	--yaml "$WORK/full.yaml" --control-socket "$WORK/full.sock" \
 	--l3fwd-ipv4 "$WORK/l3fwd-v4.rules" --l3fwd-ipv6 "$WORK/l3fwd-v6.rules"
+# l3fwd-lpm gets the route table of the route profile (the same 256
+# routes as full's, the same ports and default route)
 "$VFW_PYTHON" "$RULEGEN" --profile route --base config/bench-route.yaml \
-	--yaml "$WORK/route.yaml" --control-socket "$WORK/route.sock"
+	--yaml "$WORK/route.yaml" --control-socket "$WORK/route.sock" \
+	--l3fwd-lpm-ipv4 "$WORK/l3fwd-lpm-v4.routes" --l3fwd-lpm-ipv6 "$WORK/l3fwd-lpm-v6.routes"
 # With several workers each port has one rx queue per worker, and
 # net_pcap one rx queue per rx_pcap devarg: vfw-split writes one pcap per
 # queue. --steer rss (default): what a NIC's RSS would do with vnetfw's
@@ -612,7 +623,7 @@ eal_args_workers() {
 
 # app_cmd APP PREFIX: sets CMD for one run.
 app_cmd() {
-	local app=$1 prefix=$2 mbufs qsize
+	local app=$1 prefix=$2 mbufs qsize lookup
 	case $app in
 	testpmd)
 		eal_args "$prefix"
@@ -622,7 +633,7 @@ app_cmd() {
 		CMD=("$TESTPMD" "${EAL[@]}" -- --forward-mode=io --nb-cores=1
 			--rxq=1 --txq=1 --total-num-mbufs="$mbufs" --stats-period 3600)
 		;;
-	l3fwd)
+	l3fwd | l3fwd-lpm)
 		if [[ $l3fwd_lcores == 0,1 ]]; then
 			# l3fwd opens one tx queue per lcore (2 here); a net_pcap
 			# port without tx_pcap has as many (dropping) tx queues as
@@ -637,9 +648,18 @@ app_cmd() {
 		# l3fwd sizes its pool from the queue sizes; make it hold both
 		# pcaps (pool >= 4 * qsize with one or two lcores)
 		qsize=$(((2 * flows + 4096 + 3) / 4))
+		# the same options in both modes but the lookup and its files;
+		# --eth-dest: the next hops' MACs (vnet gateway, first node), since
+		# l3fwd has one destination MAC per port
+		if [[ $app == l3fwd ]]; then
+			lookup=(--lookup=acl --rule_ipv4="$WORK/l3fwd-v4.rules"
+				--rule_ipv6="$WORK/l3fwd-v6.rules")
+		else
+			lookup=(--lookup=lpm --rule_ipv4="$WORK/l3fwd-lpm-v4.routes"
+				--rule_ipv6="$WORK/l3fwd-lpm-v6.routes")
+		fi
 		CMD=("$L3FWD" "${EAL[@]}" -- -p 0x3 --config="(0,0,1),(1,0,1)"
-			--lookup=acl --rule_ipv4="$WORK/l3fwd-v4.rules"
-			--rule_ipv6="$WORK/l3fwd-v6.rules" --parse-ptype
+			"${lookup[@]}" --parse-ptype
 			--rx-queue-size "$qsize" --tx-queue-size "$qsize"
 			"--eth-dest=0,02:00:00:00:01:01" "--eth-dest=1,02:00:00:00:02:10")
 		;;
@@ -654,7 +674,8 @@ app_cmd() {
 	esac
 }
 
-declare -A LABEL=([testpmd]="testpmd io" [l3fwd]="l3fwd acl" [route]="vnetfw route" [full]="vnetfw full")
+declare -A LABEL=([testpmd]="testpmd io" [l3fwd]="l3fwd acl" [l3fwd-lpm]="l3fwd lpm"
+	[route]="vnetfw route" [full]="vnetfw full")
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 failed=0
@@ -682,6 +703,17 @@ run_one() {
 	vfw_stop "$pid" 10 || true
 	rm -rf "/var/run/dpdk/$prefix"
 	[[ -n $out ]] || out='{"error":"no output from the sampler"}'
+	if [[ $app == l3fwd-lpm ]]; then
+		# l3fwd skips, silently, a route to a port it does not use, and
+		# sends a packet without a route back out of its input port: a
+		# wrong route file would still "forward" 100 %. Every IPv4
+		# route must be in its LPM table ("LPM: Adding route A / D (P)").
+		local want got
+		want=$(grep -c '^R' "$WORK/l3fwd-lpm-v4.routes")
+		got=$(grep -cE '^LPM: Adding route [0-9.]+ / ' "$log" || true)
+		[[ $got == "$want" ]] ||
+			out="{\"error\":\"l3fwd loaded $got of the $want IPv4 routes\"}"
+	fi
 	"$VFW_PYTHON" - "$app" "$rep" "$out" "$extra" "$log" >>"$RESULTS" <<'PY'
 import json, sys
 app, rep, out, extra, log = sys.argv[1:6]
@@ -751,7 +783,7 @@ vfw_info "runs: ${#APPS[@]} apps x $reps rep(s), ${warmup} s warm-up + ${seconds
 # machine's load hit every app alike, which keeps the ratios honest.
 for ((rep = 1; rep <= reps; rep++)); do
 	for app in "${RUN_ORDER[@]}"; do
-		[[ $app == l3fwd ]] && wait_l3fwd
+		[[ $app == l3fwd* ]] && wait_l3fwd
 		run_one "$app" "$rep" || true
 	done
 done
@@ -766,6 +798,7 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 order = "${APPS[*]}".split()
 workers = $workers
 label = {"testpmd": ("testpmd", "io"), "l3fwd": ("l3fwd", "acl"),
+         "l3fwd-lpm": ("l3fwd", "lpm"),
          "route": ("vnetfw", "route"), "full": ("vnetfw", "full")}
 med = lambda rs, k: statistics.median(r[k] for r in rs) if rs and all(k in r for r in rs) else None
 res = {}
@@ -832,6 +865,7 @@ ratios = {}
 for k, tag in (("mpps_per_core", ""), ("mpps_wall", "_wall")):
     ratios["vnetfw_full/l3fwd_acl" + tag] = ratio("full", "l3fwd", k)
     ratios["vnetfw_route/testpmd_io" + tag] = ratio("route", "testpmd", k)
+    ratios["vnetfw_route/l3fwd_lpm" + tag] = ratio("route", "l3fwd-lpm", k)
     ratios["vnetfw_full/vnetfw_route" + tag] = ratio("full", "route", k)
 doc = {
     "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -870,8 +904,10 @@ print("%-8s %-8s %10s %10s %8s %10s   %s" % ("app", "profile", "Mpps/core", "Mpp
 for app in order:
     e = res[app]
     rt = ""
-    if app == "route" and ratios["vnetfw_route/testpmd_io"] is not None:
-        rt = "%.2f x testpmd io" % ratios["vnetfw_route/testpmd_io"]
+    if app == "route":
+        rt = ", ".join("%.2f x %s" % (ratios["vnetfw_route/" + k], n)
+                       for k, n in (("testpmd_io", "testpmd io"), ("l3fwd_lpm", "l3fwd lpm"))
+                       if ratios["vnetfw_route/" + k] is not None)
     if app == "full" and ratios["vnetfw_full/l3fwd_acl"] is not None:
         rt = "%.2f x l3fwd acl" % ratios["vnetfw_full/l3fwd_acl"]
     prof = e["profile"] + ("/%dw" % e["workers"] if e.get("workers") else "")

@@ -201,7 +201,7 @@ suite_fuzz() {
 # Smoke runs of the benchmarks, so that they never rot (figures are not
 # judged: each must run and forward): vnetfw-bench --quick (every profile,
 # small tables, seconds; once more with --flows) and scripts/bench-rig.sh --quick (testpmd io,
-# l3fwd-acl built from dpdk-doc's sources, vnetfw route and full), then
+# l3fwd acl and lpm built from dpdk-doc's sources, vnetfw route and full), then
 # vnetfw route and full with 2 workers, which must also hand packets over.
 bench_smoke() {
 	local json=$LOGDIR/bench.json
@@ -241,8 +241,17 @@ suite_bench() {
 		vfw_fail "bench: vnetfw-bench --quick (log $LOGDIR/bench-micro.log)"
 		fail=$((fail + 1))
 	fi
+	# the default apps: all five ran, and the ratios to their peers exist
 	if run_logged "$LOGDIR/bench-rig.log" env VNETFW_BUILD="$BUILD" \
-		"$VFW_ROOT/scripts/bench-rig.sh" --quick --json "$LOGDIR/bench-rig.json"; then
+		"$VFW_ROOT/scripts/bench-rig.sh" --quick --json "$LOGDIR/bench-rig.json" &&
+		"$VFW_PYTHON" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+got = sorted((e["app"], e["profile"]) for e in d["results"] if e["runs"])
+want = sorted([("testpmd", "io"), ("l3fwd", "acl"), ("l3fwd", "lpm"),
+               ("vnetfw", "route"), ("vnetfw", "full")])
+ratios = ["vnetfw_route/testpmd_io", "vnetfw_route/l3fwd_lpm", "vnetfw_full/l3fwd_acl"]
+sys.exit(0 if got == want and all(d["ratios"].get(k) for k in ratios) else 1)' \
+			"$LOGDIR/bench-rig.json"; then
 		ok=$((ok + 1))
 	else
 		vfw_fail "bench: scripts/bench-rig.sh --quick (log $LOGDIR/bench-rig.log)"
