@@ -296,6 +296,7 @@ build_frame(uint8_t *f, uint8_t role, uint8_t proto, uint32_t src, uint32_t dst,
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)f;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	uint16_t l4len = proto == IPPROTO_TCP ? 20 : 8;
+	struct rte_icmp_hdr *ic;
 
 	memset(f, 0, FRAME);
 	eth->dst_addr = port_mac[role];
@@ -316,6 +317,13 @@ build_frame(uint8_t *f, uint8_t role, uint8_t proto, uint32_t src, uint32_t dst,
 		t->tcp_flags = tcp_flags;
 		t->rx_win = rte_cpu_to_be_16(65535);
 		t->cksum = rte_ipv4_udptcp_cksum(ip, t);
+	} else if (proto == IPPROTO_ICMP) {
+		/* echo request: the identifier is the flow's "port" */
+		ic = (struct rte_icmp_hdr *)(ip + 1);
+		ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+		ic->icmp_ident = rte_cpu_to_be_16(sport);
+		ic->icmp_seq_nb = rte_cpu_to_be_16(dport);
+		ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, 8 + 6);
 	} else {
 		struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
 
@@ -328,9 +336,53 @@ build_frame(uint8_t *f, uint8_t role, uint8_t proto, uint32_t src, uint32_t dst,
 }
 
 /*
+ * --mix: protocols and directions as the rig's traffic has them (and real
+ * traffic), in no order a branch predictor can learn: per flow TCP, UDP or
+ * ICMP echo 6:3:1 and, with NAT, either direction at random. Without it
+ * every profile has one flow shape per direction and full alternates the
+ * two, which a predictor follows perfectly. Seeded: every run is the same.
+ */
+static bool mix;
+static uint64_t mix_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t
+mix_rand(void)
+{
+	/* xorshift64* */
+	mix_state ^= mix_state >> 12;
+	mix_state ^= mix_state << 25;
+	mix_state ^= mix_state >> 27;
+	return (uint32_t)((mix_state * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+static uint8_t
+flow_proto(uint8_t plain)
+{
+	uint32_t r;
+
+	if (!mix)
+		return plain;
+	r = mix_rand() % 10;
+	return r < 6 ? IPPROTO_TCP : r < 9 ? IPPROTO_UDP : IPPROTO_ICMP;
+}
+
+/* The destination port of a flow of protocol proto; TCP packets are ACKs
+ * (loose TCP lets the first packet of a replayed flow open the session). */
+static void
+flow_frame(uint8_t *f, uint8_t role, uint8_t proto, uint32_t src, uint32_t dst,
+	   uint16_t sport, uint16_t udp_dport)
+{
+	build_frame(f, role, proto, src, dst, sport,
+		    proto == IPPROTO_TCP ? 443 : udp_dport,
+		    proto == IPPROTO_TCP ? RTE_TCP_ACK_FLAG : 0);
+}
+
+/*
  * Flows: inbound UDP from 100.64.0.0/10 to cluster addresses (or, with NAT,
  * half of them TCP to the DNAT address and half outbound UDP from the
- * cluster to the internet, source-translated).
+ * cluster to the internet, source-translated). With --mix, see above; an
+ * inbound NAT flow that is not TCP goes to the cluster server directly
+ * (the DNAT forward is TCP only).
  */
 static void
 build_templates(const struct profile *p)
@@ -344,19 +396,22 @@ build_templates(const struct profile *p)
 		uint32_t client = (100u << 24 | 64u << 16) + (i >> 6) + 1;
 		uint16_t sport = (uint16_t)(1024 + (i & 63) * 997 % 60000);
 		uint8_t *f = B.tmpl + (size_t)i * FRAME;
+		bool out = mix ? (mix_rand() & 1) : (i & 1);
 
-		if (p->nat && (i & 1)) {
+		if (p->nat && out) {
 			/* cluster pod -> internet, SNAT */
 			uint32_t pod = (10u << 24 | 240u << 16) + 16 + (i >> 7);
 
-			build_frame(f, VFW_PORT_CLUSTER, IPPROTO_UDP, pod,
-				    (100u << 24 | 100u << 16) + (i & 0xff), sport, 53, 0);
+			flow_frame(f, VFW_PORT_CLUSTER, flow_proto(IPPROTO_UDP), pod,
+				   (100u << 24 | 100u << 16) + (i & 0xff), sport, 53);
 			B.tmpl_role[i] = VFW_PORT_CLUSTER;
 		} else if (p->nat) {
-			/* internet -> DNAT web, TCP; loose TCP lets the first
-			 * packet of a replayed flow open the session */
-			build_frame(f, VFW_PORT_VNET, IPPROTO_TCP, client,
-				    10u << 24 | 1u << 8 | 4u, sport, 443, RTE_TCP_ACK_FLAG);
+			/* internet -> DNAT web, TCP */
+			uint8_t pr = flow_proto(IPPROTO_TCP);
+
+			flow_frame(f, VFW_PORT_VNET, pr, client,
+				   pr == IPPROTO_TCP ? (10u << 24 | 1u << 8 | 4u) :
+				   (10u << 24 | 240u << 16) + 10, sport, 8080);
 			B.tmpl_role[i] = VFW_PORT_VNET;
 		} else {
 			/* the cluster server has a static neighbor entry, so
@@ -365,16 +420,12 @@ build_templates(const struct profile *p)
 				(uint32_t)rte_rand() | 0x01000000u :
 				(10u << 24 | 240u << 16) + 10;
 
-			if (p->routes <= 16) {
-				build_frame(f, VFW_PORT_VNET, IPPROTO_UDP, client, dst,
-					    sport, 8080, 0);
-			} else {
-				/* random destinations over the route table */
-				if ((dst >> 24) == 10 || (dst >> 24) >= 224 || (dst >> 24) == 127)
-					dst = (dst & 0x00ffffffu) | (11u << 24);
-				build_frame(f, VFW_PORT_VNET, IPPROTO_UDP, client, dst,
-					    sport, 8080, 0);
-			}
+			/* random destinations over the route table */
+			if (p->routes > 16 &&
+			    ((dst >> 24) == 10 || (dst >> 24) >= 224 || (dst >> 24) == 127))
+				dst = (dst & 0x00ffffffu) | (11u << 24);
+			flow_frame(f, VFW_PORT_VNET, flow_proto(IPPROTO_UDP), client,
+				   dst, sport, 8080);
 			B.tmpl_role[i] = VFW_PORT_VNET;
 		}
 	}
@@ -452,8 +503,13 @@ run(struct vfw_worker *w, const struct profile *p, uint64_t packets,
 					(100u << 24 | 64u << 16) + 1;
 				uint32_t src = rte_cpu_to_be_32(base +
 								(newport / 4096) % 60000);
+				uint16_t port = rte_cpu_to_be_16((uint16_t)(1024 +
+								newport % 64512));
 
-				u->src_port = rte_cpu_to_be_16((uint16_t)(1024 + newport % 64512));
+				if (unlikely(ip->next_proto_id == IPPROTO_ICMP))
+					((struct rte_icmp_hdr *)u)->icmp_ident = port;
+				else
+					u->src_port = port;
 				ip->hdr_checksum = vfw_csum_update32(ip->hdr_checksum,
 								     ip->src_addr, src);
 				ip->src_addr = src;
@@ -497,7 +553,7 @@ run_profile(const struct profile *pr, uint64_t packets, struct result *res)
 		fprintf(stderr, "%s: config: %s\n", pr->name, errs.n ? errs.msg[0] : "?");
 		return -1;
 	}
-	if (pr->nat)
+	if (pr->nat || mix)
 		cfg->conntrack.tcp_loose = true;
 	mem0 = heap_bytes();
 	qsv = rte_zmalloc("bqsv", rte_rcu_qsbr_get_memsize(1), 64);
@@ -608,7 +664,7 @@ static void
 usage(void)
 {
 	printf("usage: vnetfw-bench [EAL options] -- [--quick] [--json FILE] "
-	       "[--packets N] [--flows N] [--profile NAME]...\n"
+	       "[--packets N] [--flows N] [--mix] [--profile NAME]...\n"
 	       "\n"
 	       "Runs the vnetfw pipeline in-process on one core and prints\n"
 	       "cycles/packet, Mpps and memory for each profile:\n"
@@ -619,6 +675,9 @@ usage(void)
 	       "  --packets N  packets measured per profile (default 20M; quick 200k)\n"
 	       "  --flows N    flows cycled over in every chosen profile, 1..2097152\n"
 	       "               (default: the profile's own count, shown in the table)\n"
+	       "  --mix        TCP, UDP and ICMP echo 6:3:1 and (NAT profiles) both\n"
+	       "               directions in random order, as the rig's traffic;\n"
+	       "               default: one flow shape per direction, alternating\n"
 	       "  --profile NAME  run only this profile (repeatable)\n"
 	       "Example: vnetfw-bench --no-huge -m 4096 --no-pci -l 0 -- --json out.json\n");
 }
@@ -652,6 +711,7 @@ main(int argc, char **argv)
 		{ "packets", required_argument, NULL, 'n' },
 		{ "flows", required_argument, NULL, 'f' },
 		{ "profile", required_argument, NULL, 'p' },
+		{ "mix", no_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -694,6 +754,9 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'x':
+			mix = true;
+			break;
 		case 'p':
 			if (n_only < RTE_DIM(only))
 				only[n_only++] = optarg;
@@ -712,8 +775,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "vnetfw-bench: mbuf pool: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
-	fprintf(stderr, "vnetfw-bench: TSC %.2f GHz, %" PRIu64 " packets per profile\n",
-		(double)rte_get_tsc_hz() / 1e9, packets);
+	fprintf(stderr, "vnetfw-bench: TSC %.2f GHz, %" PRIu64 " packets per profile%s\n",
+		(double)rte_get_tsc_hz() / 1e9, packets,
+		mix ? ", mixed protocols and directions (--mix)" : "");
 	for (i = 0; i < nset; i++) {
 		bool want = n_only == 0;
 
@@ -746,8 +810,8 @@ main(int argc, char **argv)
 			perror(json);
 			return 1;
 		}
-		fprintf(f, "{\"tsc_hz\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"profiles\":[",
-			rte_get_tsc_hz(), packets);
+		fprintf(f, "{\"tsc_hz\":%" PRIu64 ",\"packets\":%" PRIu64 ",\"mix\":%s,\"profiles\":[",
+			rte_get_tsc_hz(), packets, mix ? "true" : "false");
 		for (i = 0; i < n_res; i++)
 			fprintf(f, "%s{\"name\":\"%s\",\"rules\":%u,\"routes\":%u,\"flows\":%u,"
 				"\"cycles_per_packet\":%.2f,\"median_burst_cycles_per_packet\":%.2f,\"mpps\":%.3f,\"memory_mb\":%.1f,"
