@@ -235,7 +235,7 @@ vfw_ct_update(struct vfw_ct *ct, uint32_t idx, unsigned int d,
 {
 	const struct vfw_ct_hot *h = (const struct vfw_ct_hot *)(void *)ct;
 	struct vfw_session *s = &h->sessions[idx];
-	unsigned int st = s->state;
+	unsigned int st = s->state, fast;
 
 	d &= 1;
 	/*
@@ -244,10 +244,15 @@ vfw_ct_update(struct vfw_ct *ct, uint32_t idx, unsigned int d,
 	 * whose state no packet changes, and UDP before the first reply.
 	 * Everything else goes through the state machine (ct_state.c).
 	 */
-	if (likely(((VFW_CT_STATELESS_ | (d == 0 ? 1u << VFW_CT_UDP : 0)) >> st) & 1) ||
-	    (st == VFW_CT_TCP_ESTABLISHED &&
-	     (tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_SYN_FLAG |
-			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_ACK_FLAG)) {
+	fast = ((VFW_CT_STATELESS_ | ((d ^ 1u) << VFW_CT_UDP) |
+		 ((unsigned int)((tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_SYN_FLAG |
+					       RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG)) ==
+				 RTE_TCP_ACK_FLAG) << VFW_CT_TCP_ESTABLISHED)) >> st) & 1u;
+
+	/* one set of states the packet may take inline, one test: not one
+	 * branch per state, as protocols and states arrive in no order a
+	 * predictor learns */
+	if (likely(fast)) {
 		s->packets[d]++;
 		s->expire = now + h->tmo[st];
 		return 0;

@@ -180,14 +180,17 @@ vfw_nat_rewrite_rev_fast(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
 	uint32_t nsrc = peer->dst[0], ndst = peer->src[0];
 	uint32_t osrc = meta->key.src[0], odst = meta->key.dst[0];
 	uint8_t proto = meta->key.proto;
-	uint32_t pp, np, op;
+	uint32_t pp, np, op, tcp, udp;
 	uint64_t d;
-	uint16_t c;
-	uint8_t *ip, *l4;
+	uint16_t c, nc, udp0;
+	uint8_t *ip, *l4, *csum;
 
-	if (unlikely((proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
-		     (meta->flags & VFW_PF_FRAG) ||
-		     meta->key.af != VFW_AF_INET)) {
+	/* one branch, whatever the protocol: TCP and UDP arrive mixed in no
+	 * order a predictor learns */
+	tcp = proto == IPPROTO_TCP;
+	udp = proto == IPPROTO_UDP;
+	if (unlikely(((tcp | udp) == 0) | ((meta->flags & VFW_PF_FRAG) != 0) |
+		     (meta->key.af != VFW_AF_INET))) {
 		vfw_nat_rewrite_rev(m, meta, peer);
 		return;
 	}
@@ -200,23 +203,19 @@ vfw_nat_rewrite_rev_fast(struct rte_mbuf *m, struct vfw_pkt_meta *meta,
 	ip = rte_pktmbuf_mtod_offset(m, uint8_t *, meta->l2_len);
 	l4 = ip + meta->l3_len;
 	d = vfw_csum_delta32(osrc, nsrc) + vfw_csum_delta32(odst, ndst);
-	/* L4: ports, and the checksum over them and the pseudo header */
+	/* L4: ports, and the checksum over them and the pseudo header, at
+	 * offset 16 in TCP and 6 in UDP. A UDP checksum of 0 is "no
+	 * checksum" over IPv4 and stays; a computed 0 is sent as its other
+	 * form. Selected, not branched on. */
 	memcpy(l4, &np, sizeof(np));
-	if (proto == IPPROTO_TCP) {
-		memcpy(&c, l4 + 16, sizeof(c));
-		c = vfw_csum_apply(c, d + vfw_csum_delta32(op, np));
-		memcpy(l4 + 16, &c, sizeof(c));
-	} else {
-		memcpy(&c, l4 + 6, sizeof(c));
-		/* 0 is "no checksum" over IPv4 and stays; a computed 0 is
-		 * sent as its other form */
-		if (c != 0) {
-			c = vfw_csum_apply(c, d + vfw_csum_delta32(op, np));
-			c = c == 0 ? 0xffff : c;
-			memcpy(l4 + 6, &c, sizeof(c));
-		}
-	}
-	if (osrc != nsrc || odst != ndst) {
+	csum = l4 + 6 + 10 * tcp;
+	memcpy(&c, csum, sizeof(c));
+	nc = vfw_csum_apply(c, d + vfw_csum_delta32(op, np));
+	udp0 = (uint16_t)-(uint16_t)((c == 0) & udp);
+	nc |= (uint16_t)-(uint16_t)((nc == 0) & udp);
+	c = nc & (uint16_t)~udp0;       /* udp0: c was 0 and stays */
+	memcpy(csum, &c, sizeof(c));
+	if (((osrc ^ nsrc) | (odst ^ ndst)) != 0) {
 		memcpy(&c, ip + 10, sizeof(c));
 		c = vfw_csum_apply(c, d);
 		memcpy(ip + 10, &c, sizeof(c));

@@ -161,6 +161,11 @@ void vfw_neigh_find_bulk(const struct vfw_neigh_table *t,
  * number (entry deleted and reused) harmless. */
 int vfw_neigh_mac(const struct vfw_neigh_table *t, int32_t slot,
 		  uint32_t ip_be, struct rte_ether_addr *mac);
+/** vfw_neigh_mac(), inline, with the MAC as the low 48 bits of *mac in
+ * memory order (byte i at bits 8i..8i+7) and the high 16 bits zero. */
+static inline bool vfw_neigh_mac_word(const struct vfw_neigh_table *t,
+				      int32_t slot, uint32_t ip_be,
+				      uint64_t *mac);
 
 /* Writer side (one thread). Return 0 or negative errno. */
 int vfw_neigh_add_static(struct vfw_neigh_table *t, uint8_t port,
@@ -183,6 +188,57 @@ int vfw_neigh_get(const struct vfw_neigh_table *t, int32_t slot,
 /** Iterate: returns next used slot >= from, or -1. */
 int32_t vfw_neigh_next(const struct vfw_neigh_table *t, int32_t from);
 unsigned int vfw_neigh_capacity(const struct vfw_neigh_table *t);
+
+/*
+ * Inline implementation. struct vfw_neigh_table (opaque, lib/route) starts
+ * with struct vfw_neigh_hot_. An entry's reader-visible word holds the MAC
+ * in bits 0-47 (byte i at bits 8i..8i+7, whatever the CPU's byte order)
+ * and the state in bits 48-55; the writer stores ip before word, and
+ * readers load word (acquire) before ip, so a usable word of a later owner
+ * of the slot implies that owner's address is visible and a stale slot
+ * never yields another host's MAC.
+ */
+#define VFW_NEIGH_STATE_SHIFT_ 48
+#define VFW_NEIGH_MAC_MASK_ ((UINT64_C(1) << 48) - 1)
+
+struct vfw_neigh_entry_ {
+	/* read by workers */
+	uint64_t word;
+	uint32_t ip;              /* network order */
+	/* writer only */
+	uint8_t port;
+	uint8_t pad[3];
+	uint64_t updated;
+	uint32_t probes;
+	uint32_t pad2;
+};
+
+struct vfw_neigh_hot_ {
+	struct vfw_neigh_entry_ *ent;
+	unsigned int capacity;
+};
+
+static inline bool
+vfw_neigh_mac_word(const struct vfw_neigh_table *t, int32_t slot,
+		   uint32_t ip_be, uint64_t *mac)
+{
+	const struct vfw_neigh_hot_ *h = (const struct vfw_neigh_hot_ *)(const void *)t;
+	const struct vfw_neigh_entry_ *e;
+	unsigned int st;
+	uint64_t w;
+
+	if (unlikely((uint32_t)slot >= h->capacity))
+		return false;
+	e = &h->ent[slot];
+	w = __atomic_load_n(&e->word, __ATOMIC_ACQUIRE);
+	st = (unsigned int)(w >> VFW_NEIGH_STATE_SHIFT_) & 0xff;
+	*mac = w & VFW_NEIGH_MAC_MASK_;
+	/* usable (reachable or static) and still this address's slot; one
+	 * branch for the caller, not one per test */
+	return ((((1u << VFW_NEIGH_REACHABLE) | (1u << VFW_NEIGH_STATIC)) >>
+		 (st & 31)) & 1u) &
+	       (unsigned int)(__atomic_load_n(&e->ip, __ATOMIC_RELAXED) == ip_be);
+}
 
 #ifdef __cplusplus
 }

@@ -427,39 +427,6 @@ l2_rewrite(struct vfw_worker *w, struct rte_mbuf *m, uint64_t dmac, uint8_t port
 }
 
 /*
- * Next hops resolved in this burst, with their MACs: traffic goes to a
- * gateway and a few hosts, so most packets need no look at the neighbor
- * table (two remembered, most recent first).
- */
-struct mac_memo {
-	uint32_t ip;
-	int32_t slot;
-	uint64_t mac;
-};
-
-static inline bool
-memo_mac(struct mac_memo *memo, const struct vfw_neigh_table *neigh,
-	 uint32_t ip, int32_t slot, uint64_t *mac)
-{
-	struct rte_ether_addr ea;
-
-	if (ip == memo[0].ip && slot == memo[0].slot) {
-		*mac = memo[0].mac;
-		return true;
-	}
-	if (ip == memo[1].ip && slot == memo[1].slot) {
-		*mac = memo[1].mac;
-		return true;
-	}
-	if (!vfw_neigh_mac(neigh, slot, ip, &ea))
-		return false;
-	*mac = mac_word(&ea);
-	memo[1] = memo[0];
-	memo[0] = (struct mac_memo){ ip, slot, *mac };
-	return true;
-}
-
-/*
  * Route, TTL, next hop MAC, L2 rewrite and transmit, in one pass over the
  * burst. A gateway's neighbor slot is in its next hop; other next hops
  * (on-link destinations) go through the worker's slot cache. Packets whose
@@ -479,7 +446,6 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 	struct rte_mbuf *txq[VFW_PORT_MAX][VFW_BURST];
 	unsigned int ntx[VFW_PORT_MAX] = { 0 };
 	uint64_t *route_hits = p->ctr[w->id].route_hits;
-	struct mac_memo memo[2] = { { 0, -1, 0 }, { 0, -1, 0 } };
 	unsigned int i, r, nfind = 0;
 
 	if (n == 0)
@@ -499,9 +465,10 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		struct rte_mbuf *m = pkts[i];
 		struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
 		const struct vfw_nexthop *h = nh[i];
+		const struct vfw_neigh_cache_entry *ce;
 		struct rte_ipv4_hdr *ip;
-		uint32_t nip;
-		int32_t slot;
+		uint32_t nip, gw;
+		int32_t slot, cslot;
 		uint64_t mac;
 		uint8_t port;
 
@@ -527,16 +494,20 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		}
 		ip->time_to_live--;
 		ip->hdr_checksum = csum_ttl_dec(ip->hdr_checksum);
-		nip = h->gw != 0 ? h->gw : meta->key.dst[0];
-		slot = h->gw != 0 ? h->neigh : -1;
-		if (slot < 0) {
-			const struct vfw_neigh_cache_entry *e =
-				&w->neigh_cache[neigh_cache_idx(nip)];
-
-			if (e->ip == nip)
-				slot = e->slot;
-		}
-		if (likely(slot >= 0) && likely(memo_mac(memo, w->neigh, nip, slot, &mac))) {
+		/*
+		 * The neighbor: a gateway's slot is in its next hop when it
+		 * was known as the table was built; any other next hop's (an
+		 * on-link destination, a gateway resolved later) is in the
+		 * slot cache, or -1. Selected with masks, not branches:
+		 * on-link and routed packets arrive mixed.
+		 */
+		gw = -(uint32_t)(h->gw != 0);
+		nip = (h->gw & gw) | (meta->key.dst[0] & ~gw);
+		ce = &w->neigh_cache[neigh_cache_idx(nip)];
+		cslot = (int32_t)((uint32_t)ce->slot | -(uint32_t)(ce->ip != nip));
+		gw &= -(uint32_t)(h->neigh >= 0);
+		slot = (int32_t)(((uint32_t)h->neigh & gw) | ((uint32_t)cslot & ~gw));
+		if (likely(vfw_neigh_mac_word(w->neigh, slot, nip, &mac))) {
 			l2_rewrite(w, m, mac, port);
 			txq[port][ntx[port]++] = m;
 			continue;

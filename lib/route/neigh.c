@@ -34,30 +34,14 @@
  */
 #define NEIGH_HASH_NAME_MAX 12
 
-/*
- * Reader-visible word: MAC in bits 0-47 (byte i at bits 8i..8i+7, so the
- * layout does not depend on the CPU's byte order), state in bits 48-55.
- */
-#define NEIGH_STATE_SHIFT 48
-#define NEIGH_MAC_MASK ((UINT64_C(1) << 48) - 1)
-
-struct neigh_entry {
-	/* Read by workers. word is the publication point: ip is stored
-	 * before word, and read after it. */
-	uint64_t word;
-	uint32_t ip;              /* network order */
-	/* Writer only. */
-	uint8_t port;
-	uint8_t pad[3];
-	uint64_t updated;
-	uint32_t probes;
-	uint32_t pad2;
-};
+/* The reader-visible word and entry layout are in vnetfw/route.h. */
+#define NEIGH_STATE_SHIFT VFW_NEIGH_STATE_SHIFT_
+#define NEIGH_MAC_MASK VFW_NEIGH_MAC_MASK_
+#define neigh_entry vfw_neigh_entry_
 
 struct vfw_neigh_table {
+	struct vfw_neigh_hot_ hot;  /* first: read inline by workers */
 	struct rte_hash *h;
-	struct neigh_entry *ent;
-	unsigned int capacity;
 	bool deferred;            /* the hash reclaims through RCU */
 };
 
@@ -112,7 +96,7 @@ entry_publish(struct neigh_entry *e, uint64_t w)
 static inline bool
 slot_ok(const struct vfw_neigh_table *t, int32_t slot)
 {
-	return (uint32_t)slot < t->capacity;
+	return (uint32_t)slot < t->hot.capacity;
 }
 
 struct vfw_neigh_table *
@@ -136,11 +120,11 @@ vfw_neigh_create(const char *name, unsigned int capacity, int socket,
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	t->capacity = capacity;
-	t->ent = rte_zmalloc_socket("vfw_neigh_ent",
-				    (size_t)capacity * sizeof(*t->ent),
+	t->hot.capacity = capacity;
+	t->hot.ent = rte_zmalloc_socket("vfw_neigh_ent",
+				    (size_t)capacity * sizeof(*t->hot.ent),
 				    RTE_CACHE_LINE_SIZE, socket);
-	if (t->ent == NULL) {
+	if (t->hot.ent == NULL) {
 		err = ENOMEM;
 		goto fail;
 	}
@@ -201,7 +185,7 @@ vfw_neigh_free(struct vfw_neigh_table *t)
 	if (t == NULL)
 		return;
 	rte_hash_free(t->h);
-	rte_free(t->ent);
+	rte_free(t->hot.ent);
 	rte_free(t);
 }
 
@@ -241,21 +225,9 @@ int
 vfw_neigh_mac(const struct vfw_neigh_table *t, int32_t slot, uint32_t ip_be,
 	      struct rte_ether_addr *mac)
 {
-	const struct neigh_entry *e;
-	enum vfw_neigh_state st;
 	uint64_t w;
 
-	if (unlikely(!slot_ok(t, slot)))
-		return 0;
-	e = &t->ent[slot];
-	/* Word first (acquire), address second: a usable word of a later
-	 * owner of the slot implies that owner's address is visible, so a
-	 * stale slot never yields another host's MAC. */
-	w = __atomic_load_n(&e->word, __ATOMIC_ACQUIRE);
-	st = word_state(w);
-	if (st != VFW_NEIGH_REACHABLE && st != VFW_NEIGH_STATIC)
-		return 0;
-	if (__atomic_load_n(&e->ip, __ATOMIC_RELAXED) != ip_be)
+	if (!vfw_neigh_mac_word(t, slot, ip_be, &w))
 		return 0;
 	word_mac(w, mac);
 	return 1;
@@ -281,7 +253,7 @@ entry_insert(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
 			rte_hash_free_key_with_position(t->h, pos);
 		return -ENOSPC;
 	}
-	e = &t->ent[pos];
+	e = &t->hot.ent[pos];
 	e->port = port;
 	e->updated = now;
 	e->probes = 0;
@@ -309,7 +281,7 @@ vfw_neigh_add_static(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
 	pos = rte_hash_lookup(t->h, &ip_be);
 	if (pos >= 0) {
 		/* The operator's word beats whatever we learned. */
-		e = &t->ent[pos];
+		e = &t->hot.ent[pos];
 		e->port = port;
 		e->updated = now;
 		e->probes = 0;
@@ -330,7 +302,7 @@ vfw_neigh_del(struct vfw_neigh_table *t, uint32_t ip_be)
 	pos = rte_hash_del_key(t->h, &ip_be);
 	if (pos < 0)
 		return -ENOENT;
-	e = &t->ent[pos];
+	e = &t->hot.ent[pos];
 	/* Unusable at once; the slot itself is handed out again only when
 	 * the hash frees key position pos: after the grace period with RCU,
 	 * or right below without. */
@@ -373,7 +345,7 @@ vfw_neigh_learn(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
 	pos = rte_hash_lookup(t->h, &ip_be);
 	if (pos < 0)
 		return 0;
-	e = &t->ent[pos];
+	e = &t->hot.ent[pos];
 	switch (entry_state(e)) {
 	case VFW_NEIGH_INCOMPLETE:
 	case VFW_NEIGH_FAILED:
@@ -400,7 +372,7 @@ vfw_neigh_probe_sent(struct vfw_neigh_table *t, int32_t slot, uint64_t now)
 
 	if (!slot_ok(t, slot))
 		return;
-	e = &t->ent[slot];
+	e = &t->hot.ent[slot];
 	st = entry_state(e);
 	if (st == VFW_NEIGH_FREE || st == VFW_NEIGH_STATIC)
 		return;
@@ -416,7 +388,7 @@ vfw_neigh_set_failed(struct vfw_neigh_table *t, int32_t slot, uint64_t now)
 
 	if (!slot_ok(t, slot))
 		return;
-	e = &t->ent[slot];
+	e = &t->hot.ent[slot];
 	st = entry_state(e);
 	if (st == VFW_NEIGH_FREE || st == VFW_NEIGH_STATIC)
 		return;
@@ -433,7 +405,7 @@ vfw_neigh_get(const struct vfw_neigh_table *t, int32_t slot,
 
 	if (!slot_ok(t, slot))
 		return -EINVAL;
-	e = &t->ent[slot];
+	e = &t->hot.ent[slot];
 	w = __atomic_load_n(&e->word, __ATOMIC_ACQUIRE);
 	if (word_state(w) == VFW_NEIGH_FREE)
 		return -ENOENT;
@@ -452,8 +424,8 @@ vfw_neigh_next(const struct vfw_neigh_table *t, int32_t from)
 {
 	uint32_t s;
 
-	for (s = from < 0 ? 0 : (uint32_t)from; s < t->capacity; s++)
-		if (entry_state(&t->ent[s]) != VFW_NEIGH_FREE)
+	for (s = from < 0 ? 0 : (uint32_t)from; s < t->hot.capacity; s++)
+		if (entry_state(&t->hot.ent[s]) != VFW_NEIGH_FREE)
 			return (int32_t)s;
 	return -1;
 }
@@ -461,5 +433,5 @@ vfw_neigh_next(const struct vfw_neigh_table *t, int32_t from)
 unsigned int
 vfw_neigh_capacity(const struct vfw_neigh_table *t)
 {
-	return t == NULL ? 0 : t->capacity;
+	return t == NULL ? 0 : t->hot.capacity;
 }
