@@ -200,7 +200,7 @@ suite_fuzz() {
 
 # Smoke runs of the benchmarks, so that they never rot (figures are not
 # judged: each must run and forward): vnetfw-bench --quick (every profile,
-# small tables, seconds; once more with --flows) and scripts/bench-rig.sh --quick (testpmd io,
+# small tables, seconds; once more with --flows, once with --mix) and scripts/bench-rig.sh --quick (testpmd io,
 # l3fwd acl and lpm built from dpdk-doc's sources, vnetfw route and full), then
 # vnetfw route and full with 2 workers, which must also hand packets over.
 bench_smoke() {
@@ -228,6 +228,20 @@ import json, sys
 r = json.load(open(sys.argv[1]))["profiles"]
 ok = len(r) == 1 and r[0]["flows"] == 64 and r[0]["forwarded"] == 6400
 print("vnetfw-bench --flows 64: %s" % ("ok" if ok else "wrong: %r" % r))
+sys.exit(0 if ok else 1)
+PY
+	# --mix: protocols and directions at random; everything still forwarded
+	"$BUILD/app/vnetfw-bench/vnetfw-bench" --no-huge -m 2048 --no-pci -l 1 \
+		--file-prefix="vfw-bench-$$" --log-level=error -- --quick --mix \
+		--profile full --profile acl-new-10k --profile nat-new-10k \
+		--packets 32000 --json "$json" &&
+		"$VFW_PYTHON" - "$json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["profiles"]
+ok = d["mix"] is True and len(r) == 3 and all(
+    p["forwarded"] == 32000 and p["drops"] == 0 for p in r)
+print("vnetfw-bench --mix: %s" % ("ok" if ok else "wrong: %r" % r))
 sys.exit(0 if ok else 1)
 PY
 }
