@@ -403,19 +403,6 @@ too_big(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf *m,
 				  RTE_MIN(n - i, (unsigned int)VFW_BURST));
 }
 
-/*
- * A next hop's MAC as eight bytes: the six of the address in memory order,
- * then two that l2_rewrite() overwrites (zero here).
- */
-static inline uint64_t
-mac_word(const struct rte_ether_addr *ea)
-{
-	uint64_t v = 0;
-
-	memcpy(&v, ea, RTE_ETHER_ADDR_LEN);
-	return v;
-}
-
 /* Destination and source MAC: one 8-byte and one 6-byte store. */
 static inline void
 l2_rewrite(struct vfw_worker *w, struct rte_mbuf *m, uint64_t dmac, uint8_t port)
@@ -522,10 +509,9 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 		for (i = 0; i < nfind; i++) {
 			struct rte_mbuf *m = find_pkt[i];
 			uint8_t port = find_port[i];
-			struct rte_ether_addr ea;
+			uint64_t mac;
 
-			if (found[i] < 0 ||
-			    !vfw_neigh_mac(w->neigh, found[i], find_ip[i], &ea)) {
+			if (!vfw_neigh_mac_word(w->neigh, found[i], find_ip[i], &mac)) {
 				struct vfw_pkt_meta *meta = vfw_pkt_meta(m);
 
 				meta->out_port = port;
@@ -535,7 +521,7 @@ route_and_tx(struct vfw_worker *w, struct vfw_policy *p,
 			}
 			w->neigh_cache[neigh_cache_idx(find_ip[i])] =
 				(struct vfw_neigh_cache_entry){ find_ip[i], found[i] };
-			l2_rewrite(w, m, mac_word(&ea), port);
+			l2_rewrite(w, m, mac, port);
 			txq[port][ntx[port]++] = m;
 		}
 	}

@@ -34,10 +34,8 @@
  */
 #define NEIGH_HASH_NAME_MAX 12
 
-/* The reader-visible word and entry layout are in vnetfw/route.h. */
-#define NEIGH_STATE_SHIFT VFW_NEIGH_STATE_SHIFT_
-#define NEIGH_MAC_MASK VFW_NEIGH_MAC_MASK_
-#define neigh_entry vfw_neigh_entry_
+/* The entry layout and its reader-visible word are in vnetfw/route.h
+ * (struct vfw_neigh_entry_), which workers read inline. */
 
 struct vfw_neigh_table {
 	struct vfw_neigh_hot_ hot;  /* first: read inline by workers */
@@ -51,7 +49,7 @@ static uint32_t neigh_seq;
 static inline uint64_t
 make_word(const struct rte_ether_addr *mac, enum vfw_neigh_state st)
 {
-	uint64_t w = (uint64_t)st << NEIGH_STATE_SHIFT;
+	uint64_t w = (uint64_t)st << VFW_NEIGH_STATE_SHIFT_;
 	unsigned int i;
 
 	if (mac != NULL)
@@ -63,7 +61,7 @@ make_word(const struct rte_ether_addr *mac, enum vfw_neigh_state st)
 static inline enum vfw_neigh_state
 word_state(uint64_t w)
 {
-	return (enum vfw_neigh_state)((w >> NEIGH_STATE_SHIFT) & 0xff);
+	return (enum vfw_neigh_state)((w >> VFW_NEIGH_STATE_SHIFT_) & 0xff);
 }
 
 static inline void
@@ -82,13 +80,13 @@ word_mac(uint64_t w, struct rte_ether_addr *mac)
 
 /* Writer-side read of the word: the writer is the only one storing it. */
 static inline enum vfw_neigh_state
-entry_state(const struct neigh_entry *e)
+entry_state(const struct vfw_neigh_entry_ *e)
 {
 	return word_state(__atomic_load_n(&e->word, __ATOMIC_RELAXED));
 }
 
 static inline void
-entry_publish(struct neigh_entry *e, uint64_t w)
+entry_publish(struct vfw_neigh_entry_ *e, uint64_t w)
 {
 	__atomic_store_n(&e->word, w, __ATOMIC_RELEASE);
 }
@@ -239,7 +237,7 @@ static int
 entry_insert(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
 	     uint64_t w, uint64_t now)
 {
-	struct neigh_entry *e;
+	struct vfw_neigh_entry_ *e;
 	int32_t pos;
 
 	pos = rte_hash_add_key(t->h, &ip_be);
@@ -273,7 +271,7 @@ vfw_neigh_add_static(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
 		     const struct rte_ether_addr *mac)
 {
 	uint64_t now = rte_get_tsc_cycles();
-	struct neigh_entry *e;
+	struct vfw_neigh_entry_ *e;
 	int32_t pos;
 
 	if (ip_be == 0 || !mac_ok(mac))
@@ -296,7 +294,7 @@ vfw_neigh_add_static(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
 int
 vfw_neigh_del(struct vfw_neigh_table *t, uint32_t ip_be)
 {
-	struct neigh_entry *e;
+	struct vfw_neigh_entry_ *e;
 	int32_t pos;
 
 	pos = rte_hash_del_key(t->h, &ip_be);
@@ -335,7 +333,7 @@ int
 vfw_neigh_learn(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
 		const struct rte_ether_addr *mac, uint64_t now)
 {
-	struct neigh_entry *e;
+	struct vfw_neigh_entry_ *e;
 	int32_t pos;
 
 	if (!mac_ok(mac))
@@ -367,7 +365,7 @@ vfw_neigh_learn(struct vfw_neigh_table *t, uint8_t port, uint32_t ip_be,
 void
 vfw_neigh_probe_sent(struct vfw_neigh_table *t, int32_t slot, uint64_t now)
 {
-	struct neigh_entry *e;
+	struct vfw_neigh_entry_ *e;
 	enum vfw_neigh_state st;
 
 	if (!slot_ok(t, slot))
@@ -383,7 +381,7 @@ vfw_neigh_probe_sent(struct vfw_neigh_table *t, int32_t slot, uint64_t now)
 void
 vfw_neigh_set_failed(struct vfw_neigh_table *t, int32_t slot, uint64_t now)
 {
-	struct neigh_entry *e;
+	struct vfw_neigh_entry_ *e;
 	enum vfw_neigh_state st;
 
 	if (!slot_ok(t, slot))
@@ -400,7 +398,7 @@ int
 vfw_neigh_get(const struct vfw_neigh_table *t, int32_t slot,
 	      struct vfw_neigh_info *info)
 {
-	const struct neigh_entry *e;
+	const struct vfw_neigh_entry_ *e;
 	uint64_t w;
 
 	if (!slot_ok(t, slot))
