@@ -46,15 +46,34 @@ PY
 }
 
 # hd_mbufs_in_use: mbufs of the pool vfw_mbuf that are neither in the pool
-# nor in a per-lcore cache. Neither "show stats" nor DPDK 22.11's telemetry
-# (/mempool/info has no counts) tells, so this asks dpdk-proc-info, run as
-# a secondary process of the appliance (needs hugepages; fails without).
+# nor in a per-lcore cache, from "show stats" (mbufs.in_use). It counts the
+# rx rings' posted buffers too, so it returns to its idle value, not to 0.
 hd_mbufs_in_use() {
-	local out
+	local n
+	n=$(vfw_stat mbufs.in_use) || return 1
+	[[ $n =~ ^[0-9]+$ ]] || return 1
+	printf '%s\n' "$n"
+}
+
+# hd_proc_info_in_use: the same count as DPDK's own dpdk-proc-info reports
+# it, attached as a secondary process (needs hugepages). A secondary process
+# must map the primary's memory at the same addresses, which a randomized
+# address space sometimes has taken (more often beside an ASan primary):
+# up to 5 tries. Fails when it never attaches.
+hd_proc_info_in_use() {
+	local out n
 	command -v dpdk-proc-info >/dev/null 2>&1 || return 1
-	out=$(timeout 30 dpdk-proc-info --file-prefix="vfw-$VFW_TOPO_ID" --proc-type=secondary \
-		--no-pci --log-level='*:error' -- --show-mempool=vfw_mbuf 2>/dev/null) || return 1
-	sed -n 's/.*Count: avail ([0-9]*), in use (\([0-9]*\)).*/\1/p' <<<"$out" | grep . | head -n 1
+	for _ in 1 2 3 4 5; do
+		out=$(timeout 30 dpdk-proc-info --file-prefix="vfw-$VFW_TOPO_ID" --proc-type=secondary \
+			--no-pci --log-level='*:error' -- --show-mempool=vfw_mbuf 2>/dev/null) || out=''
+		n=$(sed -n 's/.*Count: avail ([0-9]*), in use (\([0-9]*\)).*/\1/p' <<<"$out" | head -n 1)
+		if [[ -n $n ]]; then
+			printf '%s\n' "$n"
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
 }
 
 # hd_syn_flood NS DST DPORT COUNT [SRC_PREFIX]: COUNT TCP SYNs to DST:DPORT
