@@ -41,6 +41,24 @@ vfw_hugepages_usable() {
 		awk '$3 == "hugetlbfs" { found = 1 } END { exit !found }' /proc/mounts
 }
 
+# vfw_hugepages_release PREFIX: remove the hugepage files a DPDK process
+# with --file-prefix PREFIX left behind after it exited. The EAL keeps a
+# file for every page still allocated at exit (without --huge-unlink,
+# which would shut out secondary processes such as dpdk-dumpcap), so the
+# last process leaves its first page file. A file some process still holds
+# (its shared lock) is kept: `flock -n -x` only gets the lock when nobody has.
+vfw_hugepages_release() {
+	local prefix=$1 mnt f
+	[[ -n $prefix ]] || return 0
+	while read -r mnt; do
+		for f in "$mnt/${prefix}map_"*; do
+			[[ -e $f ]] || continue
+			flock -n -x "$f" rm -f "$f" 2>/dev/null || true
+		done
+	done < <(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts 2>/dev/null)
+	return 0
+}
+
 # EAL memory arguments for a process that prefers hugepages (af_packet):
 # hugepages when usable, else --no-huge with a warning. VNETFW_NO_HUGE=1
 # forces --no-huge.

@@ -167,6 +167,7 @@ vfw_fw_start() {
 	echo "ip netns exec $VFW_NS_FW $bin ${eal[*]} -- ${app[*]} $*" >"$log.cmd"
 	vfw_spawn "$log" ip netns exec "$VFW_NS_FW" "$bin" "${eal[@]}" -- "${app[@]}" "$@"
 	VFW_FW_PID=$VFW_LAST_PID
+	VFW_FW_PREFIX=vfw-$VFW_TOPO_ID
 	VFW_FW_SOCK=$sock
 	VFW_FW_LOG=$log
 	if ! vfw_wait_socket "$sock" "$VFW_FW_PID" 30; then
@@ -184,6 +185,7 @@ vfw_fw_stop() {
 	VFW_STOP_DUMP=${VFW_FW_LOG:+$VFW_FW_LOG.hang} vfw_stop "$VFW_FW_PID" 15 || rc=1
 	((VFW_STOP_RC == 0)) || rc=1
 	VFW_FW_PID=''
+	vfw_hugepages_release "${VFW_FW_PREFIX:-}"
 	return "$rc"
 }
 
