@@ -10,8 +10,10 @@
  *  - a 60-byte copy of its flow's header template into the mbuf, plus the
  *    length and port fields (standing in for the NIC's DMA write); acl-new
  *    and nat-new also rewrite the source address and port and update the
- *    IPv4 header checksum (incrementally), so that every packet is a new
- *    flow (nat-new: half DNAT'd inbound TCP, half SNAT'd outbound UDP);
+ *    IPv4 header and L4 checksums (incrementally), so that every packet is
+ *    a new flow (nat-new: half DNAT'd inbound TCP, half SNAT'd outbound
+ *    UDP) that the pipeline accepts (it verifies the L4 checksum of the
+ *    packets that open sessions);
  *  - vfw_dp_process() on the burst: the whole pipeline, exactly as the
  *    worker loop runs it;
  *  - the transmit hook instead of rte_eth_tx_buffer(): one indirect call
@@ -491,9 +493,9 @@ run(struct vfw_worker *w, const struct profile *p, uint64_t packets,
 			m->port = B.tmpl_role[f];
 			if (fresh_ports) {
 				/* a new flow every packet: vary the source port
-				 * and address; the IPv4 checksum is updated
-				 * (the parser verifies it), the UDP one is
-				 * left stale (nothing verifies it) */
+				 * and address, and update the checksums that
+				 * cover them (the parser verifies the IPv4
+				 * one, session creation the L4 one) */
 				struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + 14);
 				struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
 				/* clients on the internet; pods (nat-new's
@@ -506,10 +508,27 @@ run(struct vfw_worker *w, const struct profile *p, uint64_t packets,
 				uint16_t port = rte_cpu_to_be_16((uint16_t)(1024 +
 								newport % 64512));
 
-				if (unlikely(ip->next_proto_id == IPPROTO_ICMP))
-					((struct rte_icmp_hdr *)u)->icmp_ident = port;
-				else
+				if (unlikely(ip->next_proto_id == IPPROTO_ICMP)) {
+					struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)u;
+
+					ic->icmp_cksum = vfw_csum_update16(ic->icmp_cksum,
+									   ic->icmp_ident, port);
+					ic->icmp_ident = port;
+				} else {
+					/* TCP's checksum field is 16 bytes in, UDP's 6 */
+					bool tcp = ip->next_proto_id == IPPROTO_TCP;
+					uint8_t *c = (uint8_t *)u + (tcp ? 16 : 6);
+					uint16_t v;
+
+					memcpy(&v, c, 2);
+					v = vfw_csum_update32(v, ip->src_addr, src);
+					v = vfw_csum_update16(v, u->src_port, port);
+					/* UDP: 0 would mean "no checksum" */
+					if (v == 0 && !tcp)
+						v = 0xffff;
+					memcpy(c, &v, 2);
 					u->src_port = port;
+				}
 				ip->hdr_checksum = vfw_csum_update32(ip->hdr_checksum,
 								     ip->src_addr, src);
 				ip->src_addr = src;

@@ -212,6 +212,17 @@ uint16_t vfw_ip4_csum(const void *hdr, unsigned int hdr_len);
 uint16_t vfw_l4_csum4(uint32_t src_be, uint32_t dst_be, uint8_t proto,
 		      const void *l4, unsigned int l4_len);
 
+/**
+ * True unless the TCP, UDP or ICMP checksum of a parsed IPv4 packet is
+ * wrong. Verified in software over the whole datagram (every segment),
+ * except where it cannot or need not be: the port vouched for it
+ * (RTE_MBUF_F_RX_L4_CKSUM_GOOD or _NONE), a fragment (its checksum covers
+ * the reassembled datagram), UDP without a checksum, other protocols,
+ * IPv6. Costs a pass over the payload: for packets that open or change a
+ * session, not for every packet.
+ */
+bool vfw_pkt_l4_csum_ok(const struct rte_mbuf *m, const struct vfw_pkt_meta *meta);
+
 #ifdef __cplusplus
 }
 #endif

@@ -554,6 +554,16 @@ session_packet(struct vfw_worker *w, struct rte_mbuf *m,
 	unsigned int d = VFW_CT_HIT_DIR(hit);
 	struct vfw_session *s;
 
+	/* A packet that may change the session's state (RST, FIN, SYN) must
+	 * be one the end host would accept: a forged RST with a bad checksum
+	 * would otherwise close it. One test of a byte already loaded; the
+	 * pass over the payload only for those rare packets. */
+	if (unlikely(meta->tcp_flags & (RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG |
+					RTE_TCP_SYN_FLAG)) &&
+	    !vfw_pkt_l4_csum_ok(m, meta)) {
+		drop(w, m, VFW_DROP_L4_CSUM);
+		return SP_DROPPED;
+	}
 	if (unlikely(vfw_ct_update(w->ct, idx, d, meta->tcp_flags, now) < 0)) {
 		if (meta->key.proto == IPPROTO_TCP && d == 0 &&
 		    vfw_ct_tcp_may_open(w->ct, meta->tcp_flags)) {
@@ -769,6 +779,13 @@ new_flows(struct vfw_worker *w, struct vfw_policy *p, struct rte_mbuf **pkts,
 			     src_nh[i]->type == VFW_NH_NONE ||
 			     vfw_policy_owned(p, meta->key.src[0]) != 0)) {
 			drop(w, m, VFW_DROP_SPOOFED);
+			continue;
+		}
+		/* Only packets the end host would accept open sessions or get
+		 * answered (Linux conntrack's nf_conntrack_checksum): a SYN
+		 * with a bad checksum must not take a session or a NAT port. */
+		if (unlikely(!vfw_pkt_l4_csum_ok(m, meta))) {
+			drop(w, m, VFW_DROP_L4_CSUM);
 			continue;
 		}
 		*k = meta->key;

@@ -612,6 +612,104 @@ def hostile_tcp_flags(s):
     check_good(s, good)
 
 
+def _bad_l4_csum(pkt):
+    """pkt (built) with its TCP/UDP/ICMP checksum off by one bit pattern."""
+    p = Ether(bytes(pkt))
+    for layer in (TCP, UDP, ICMP):
+        if layer in p:
+            p[layer].chksum ^= 0x0101
+            return Ether(bytes(p))
+    raise ValueError("no L4 checksum to spoil")
+
+
+@scenario("hostile-l4-checksum", config=CFG)
+def hostile_l4_checksum(s):
+    """pcap ports verify no L4 checksum (no rx offload), so vnetfw does it
+    in software for the packets that would open a session, be answered or
+    change a session's state: a SYN, a UDP datagram, an echo request
+    through the appliance or to its own address, each with a bad checksum,
+    is l4_bad_checksum and opens nothing (the server's SYN-ACK for that
+    SYN finds no session); UDP without a checksum (0) passes. On an
+    established connection a RST with a bad checksum is dropped and the
+    connection carries on; the real RST closes it."""
+    ms = []
+
+    def bad(what, l4, **kw):
+        m = s.marker(what)
+        ms.append(m)
+        s.vnet.send(_bad_l4_csum(from_client(kw.pop("dst", SERVER_IP), l4, m, **kw)))
+        return m
+
+    bad("bad-syn", TCP(sport=43000, dport=80, flags="S", seq=100))
+    bad("bad-udp", UDP(sport=43001, dport=53))
+    bad("bad-ping", ICMP(type=8, id=43002, seq=1))
+    bad("bad-ping-local", ICMP(type=8, id=43003, seq=1), dst=VNET_IP)
+    # UDP with no checksum at all is valid over IPv4
+    u0_m = s.marker("udp-csum-0")
+    u0 = from_client(SERVER_IP, UDP(sport=43004, dport=53), u0_m)
+    u0[UDP].chksum = 0
+    u0 = s.vnet.send(Ether(bytes(u0)))
+    fwd = []
+
+    def passes(what, port, pkt):
+        m = s.marker(what)
+        fwd.append((what, m, port, getattr(s, port).send(pkt(m))))
+
+    passes("hs-syn", "vnet", lambda m: from_client(
+        SERVER_IP, TCP(sport=43010, dport=80, flags="S", seq=1000), m))
+    # the cluster port's second rx burst (after the vnet port's second):
+    # the server answers the spoiled SYN, which made no session, so its
+    # SYN-ACK cannot pass; and it answers the real one
+    _cluster_fillers(s)
+    sa_m = s.marker("synack-no-session")
+    ms.append(sa_m)
+    s.cluster.send(from_server(CLIENT_IP, TCP(sport=80, dport=43000, flags="SA",
+                                              seq=500, ack=101), sa_m))
+    passes("hs-synack", "cluster", lambda m: from_server(
+        CLIENT_IP, TCP(sport=80, dport=43010, flags="SA", seq=5000, ack=1001), m))
+    # the vnet port's fourth burst on: the connection is established
+    burst_break(s, 96)
+    passes("hs-ack", "vnet", lambda m: from_client(
+        SERVER_IP, TCP(sport=43010, dport=80, flags="A", seq=1001, ack=5001), m))
+    burst_break(s)
+    bad("bad-rst", TCP(sport=43010, dport=80, flags="R", seq=1001))
+    burst_break(s)
+    # a SYN on an established session passes and changes nothing; on a
+    # closed one it re-creates the session (sessions_replaced): this one
+    # shows that the spoiled RST closed nothing
+    passes("syn-after-bad-rst", "vnet", lambda m: from_client(
+        SERVER_IP, TCP(sport=43010, dport=80, flags="S", seq=1000), m))
+    burst_break(s)
+    passes("real-rst", "vnet", lambda m: from_client(
+        SERVER_IP, TCP(sport=43010, dport=80, flags="R", seq=1001), m))
+    burst_break(s)
+    # and this one that the real RST did
+    passes("syn-after-real-rst", "vnet", lambda m: from_client(
+        SERVER_IP, TCP(sport=43010, dport=80, flags="S", seq=9000), m))
+    good = good_tail(s)
+    yield
+    for m in ms:
+        s.expect_not_out(m, m.split(":")[2])
+    s.expect_forwarded(u0, u0_m, "cluster", SERVER_MAC, "UDP with checksum 0")
+    for what, m, port, p in fwd:
+        out = "cluster" if port == "vnet" else "vnet"
+        s.expect_forwarded(p, m, out, SERVER_MAC if out == "cluster" else CLIENT_MAC,
+                           what)
+    s.check(s.counter("local.icmp_echo_answered") == 0,
+            "the echo request with a bad checksum to our address is not answered",
+            "answered %s" % s.counter("local.icmp_echo_answered"))
+    expect_drops(s, {
+        "l4_bad_checksum": 5,               # SYN, UDP, 2 pings, RST
+        "ct_invalid": 1,                    # the SYN-ACK without a session
+        "l2_not_for_us": 96 + 33 * 5,       # the burst breaks and fillers
+    })
+    s.eq(s.counter("events.sessions_replaced"), 1,
+         "only the real RST closed the session (one SYN re-created it)")
+    s.eq(s.counter("events.sessions_created"), 2 + 1 + len(good),
+         "sessions: UDP checksum 0, the handshake, its re-creation, the good tail")
+    check_good(s, good)
+
+
 # ---------------------------------------------------------------------------
 # Zero and odd lengths
 
