@@ -17,31 +17,68 @@
 static const char *const dir_names[VFW_DIR_MAX] = { "inbound", "outbound" };
 static const char *const role_names[VFW_PORT_MAX] = { "vnet", "cluster" };
 
-/* Static neighbors: bring the table in line with cfg (control thread). */
-int
-vfw_app_sync_neighbors(struct vfw_app *app, const struct vfw_config *old,
-		       const struct vfw_config *cfg, struct vfw_errors *errs)
+static const struct vfw_cfg_neighbor *
+find_neighbor(const struct vfw_config *cfg, const struct vfw_ip *ip)
 {
-	unsigned int i, j;
-	int rc, port;
+	unsigned int i;
 
-	for (i = 0; old != NULL && i < old->n_neighbors; i++) {
-		for (j = 0; j < cfg->n_neighbors; j++)
-			if (vfw_ip_equal(&old->neighbors[i].address,
-					 &cfg->neighbors[j].address))
-				break;
-		if (j == cfg->n_neighbors)
-			vfw_neigh_del(app->neigh, old->neighbors[i].address.v4);
+	for (i = 0; cfg != NULL && i < cfg->n_neighbors; i++)
+		if (vfw_ip_equal(&cfg->neighbors[i].address, ip))
+			return &cfg->neighbors[i];
+	return NULL;
+}
+
+static int
+neighbor_put(struct vfw_app *app, const struct vfw_config *cfg,
+	     const struct vfw_cfg_neighbor *n)
+{
+	int port = vfw_route_port_of(cfg, n->address.v4);
+
+	return vfw_neigh_add_static(app->neigh,
+				    (uint8_t)(port < 0 ? VFW_PORT_VNET : port),
+				    n->address.v4, &n->mac);
+}
+
+/*
+ * Undoes neighbors_add() for cfg's first n neighbors: an address that old
+ * has gets old's entry back (an update in place, which cannot fail); any
+ * other is deleted (it was not in the table, or was learned, and ARP
+ * learns it again).
+ */
+static void
+neighbors_undo(struct vfw_app *app, const struct vfw_config *old,
+	       const struct vfw_config *cfg, unsigned int n)
+{
+	const struct vfw_cfg_neighbor *o;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (cfg->neighbors[i].address.af != VFW_AF_INET)
+			continue;
+		o = find_neighbor(old, &cfg->neighbors[i].address);
+		if (o == NULL || neighbor_put(app, old, o) < 0)
+			vfw_neigh_del(app->neigh, cfg->neighbors[i].address.v4);
 	}
+}
+
+/*
+ * Adds or updates cfg's static neighbors, all or nothing: when one cannot
+ * be added (the table is full), those done so far are undone, so a
+ * refused change leaves the table as the running config has it.
+ */
+static int
+neighbors_add(struct vfw_app *app, const struct vfw_config *old,
+	      const struct vfw_config *cfg, struct vfw_errors *errs)
+{
+	unsigned int i;
+	int rc;
+
 	for (i = 0; i < cfg->n_neighbors; i++) {
 		const struct vfw_cfg_neighbor *n = &cfg->neighbors[i];
 
 		if (n->address.af != VFW_AF_INET)
 			continue;
-		port = vfw_route_port_of(cfg, n->address.v4);
-		rc = vfw_neigh_add_static(app->neigh,
-					  (uint8_t)(port < 0 ? VFW_PORT_VNET : port),
-					  n->address.v4, &n->mac);
+		rc = neighbor_put(app, cfg, n);
 		if (rc < 0) {
 			char b[64];
 
@@ -49,10 +86,36 @@ vfw_app_sync_neighbors(struct vfw_app *app, const struct vfw_config *old,
 				       "neighbor %s: cannot add (%s)",
 				       vfw_ip_str(&n->address, b, sizeof(b)),
 				       strerror(-rc));
+			neighbors_undo(app, old, cfg, i);
 			return rc;
 		}
 	}
 	return 0;
+}
+
+/* Deletes the static neighbors of old that cfg no longer has. */
+static void
+neighbors_drop(struct vfw_app *app, const struct vfw_config *old,
+	       const struct vfw_config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; old != NULL && i < old->n_neighbors; i++)
+		if (old->neighbors[i].address.af == VFW_AF_INET &&
+		    find_neighbor(cfg, &old->neighbors[i].address) == NULL)
+			vfw_neigh_del(app->neigh, old->neighbors[i].address.v4);
+}
+
+/* Static neighbors: bring the table in line with cfg (control thread). */
+int
+vfw_app_sync_neighbors(struct vfw_app *app, const struct vfw_config *old,
+		       const struct vfw_config *cfg, struct vfw_errors *errs)
+{
+	int rc = neighbors_add(app, old, cfg, errs);
+
+	if (rc == 0)
+		neighbors_drop(app, old, cfg);
+	return rc;
 }
 
 static int
@@ -80,26 +143,35 @@ op_apply(void *ctx, const struct vfw_config *cfg, enum vfw_existing existing,
 		vfw_errors_add(errs, NULL, NULL, "out of memory");
 		return -ENOMEM;
 	}
-	p = vfw_policy_build(app->pm, cfg, errs);
-	if (p == NULL) {
-		vfw_config_free(copy);
-		return -EINVAL;
-	}
-	rc = vfw_app_sync_neighbors(app, app->cfg, cfg, errs);
+	/*
+	 * Nothing may change when the change is refused: neighbors are added
+	 * all or nothing (and undone if the policy cannot be built), dropped
+	 * only once it is published. They go first because a built policy
+	 * has taken its generation number: one refused afterwards would
+	 * leave a gap in the generations.
+	 */
+	rc = neighbors_add(app, app->cfg, cfg, errs);
 	if (rc < 0) {
-		vfw_policy_free(p);
 		vfw_config_free(copy);
 		return rc;
+	}
+	p = vfw_policy_build(app->pm, cfg, errs);
+	if (p == NULL) {
+		neighbors_undo(app, app->cfg, cfg, cfg->n_neighbors);
+		vfw_config_free(copy);
+		return -EINVAL;
 	}
 	/* one change in flight: the control server serialises changes */
 	vfw_policy_sync(app->pm);
 	rc = vfw_policy_publish(app->pm, p);
 	if (rc < 0) {
+		neighbors_undo(app, app->cfg, cfg, cfg->n_neighbors);
 		vfw_policy_free(p);
 		vfw_config_free(copy);
 		vfw_errors_add(errs, NULL, NULL, "publish failed: %s", strerror(-rc));
 		return rc;
 	}
+	neighbors_drop(app, app->cfg, cfg);
 	vfw_config_free(app->cfg);
 	app->cfg = copy;
 	app->pending_ticket = p->generation;

@@ -37,6 +37,9 @@
 #define RX_DESC 1024
 #define TX_DESC 1024
 #define NEIGH_CAPACITY 4096
+/* Static neighbors, old and new during a change, leave room to learn. */
+_Static_assert(NEIGH_CAPACITY >= 4 * VFW_CFG_MAX_NEIGHBORS,
+	       "the neighbor table must hold twice the static neighbors twice");
 
 static volatile sig_atomic_t quit;
 static volatile sig_atomic_t reload;

@@ -56,6 +56,22 @@ void vfw_errors_add(struct vfw_errors *e, const char *file,
 #define VFW_PORT_MTU_MAX ((unsigned int)(UINT16_MAX - RTE_PKTMBUF_HEADROOM - \
 					 RTE_ETHER_HDR_LEN - RTE_VLAN_HLEN))
 
+/**
+ * Static neighbors a config may have: a quarter of the neighbor table
+ * vnetfw creates (4096 entries, app/vnetfw), so that a change replacing
+ * all of them (old and new are in the table together until it is
+ * published) still leaves learned neighbors room.
+ */
+#define VFW_CFG_MAX_NEIGHBORS 1024u
+
+/** Translated addresses one SNAT rule may have (lib/nat's VFW_NAT_MAX_ADDRS). */
+#define VFW_CFG_SNAT_MAX_ADDRS 16
+/**
+ * SNAT port pools (translated address and ports range pairs, the hairpin
+ * pool included) that can exist (lib/nat's VFW_NAT_MAX_POOLS).
+ */
+#define VFW_CFG_SNAT_MAX_POOLS 256
+
 struct vfw_cfg_port {
 	char device[128];           /**< DPDK port name (vdev name or PCI) */
 	struct vfw_prefix address;  /**< interface address + subnet length */

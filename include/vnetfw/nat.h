@@ -45,8 +45,8 @@
 extern "C" {
 #endif
 
-#define VFW_NAT_MAX_POOLS 256
-#define VFW_NAT_MAX_ADDRS 16   /**< translated addresses per SNAT rule */
+#define VFW_NAT_MAX_POOLS VFW_CFG_SNAT_MAX_POOLS
+#define VFW_NAT_MAX_ADDRS VFW_CFG_SNAT_MAX_ADDRS /**< translated addresses per SNAT rule */
 
 /** Protocol classes with separate port spaces. */
 enum vfw_nat_pclass {

@@ -55,6 +55,12 @@ struct cfg_broken {
 	bool *dnat;
 	bool *snat;
 	bool *routes;
+	/*
+	 * Where each vnet_prefixes entry is in the document (vfw_prefix has
+	 * no location of its own), so that a duplicate is reported at its
+	 * line. NULL outside the loader.
+	 */
+	struct vfw_loc *vnet_prefix_locs;
 };
 
 /* Built-in address set names (canonical spelling). */

@@ -900,6 +900,14 @@ cfg_parse_route(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 		cfg_err_node(c, v[TK_NEXT_HOP],
 			     "%s.next_hop: only allowed with next_hop_type VirtualAppliance (not %s)",
 			     path, types[out->type]);
+	/* The route table is IPv4 (route.c): say so here, where --check
+	 * and validate see it, not only when vnetfw builds the table. */
+	if (prefix_ok && out->prefix.ip.af != VFW_AF_INET) {
+		cfg_err_node(c, v[TK_PREFIX],
+			     "%s.prefix: only IPv4 prefixes are supported (IPv6 is not forwarded yet)",
+			     path);
+		prefix_ok = false;
+	}
 	if (prefix_ok && out->has_next_hop &&
 	    out->prefix.ip.af != out->next_hop.af)
 		cfg_err_node(c, v[TK_NEXT_HOP],
@@ -967,6 +975,13 @@ cfg_parse_dnat(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 	    cfg_u32(c, v[DK_TPORT], sub(pb, sizeof(pb), path, "translated_port"),
 		    1, 65535, &port) == 0)
 		out->translated_port = (uint16_t)port;
+	/* NAT rewrites IPv4 only (lib/nat); as for routes, refuse here. */
+	if (dst_ok && out->destination.af != VFW_AF_INET) {
+		cfg_err_node(c, v[DK_DST],
+			     "%s.destination: only IPv4 addresses are supported (IPv6 is not forwarded yet)",
+			     path);
+		dst_ok = false;
+	}
 	if (dst_ok && ta_ok &&
 	    out->destination.af != out->translated_address.af)
 		cfg_err_node(c, v[DK_TADDR],
@@ -1026,6 +1041,37 @@ ip_list(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 	return 0;
 }
 
+/*
+ * What lib/nat can build: IPv4 translated addresses, at most
+ * VFW_CFG_SNAT_MAX_ADDRS of them per rule. Refused here so that --check and
+ * validate say so, not only vnetfw at start or apply.
+ */
+static void
+snat_addrs_check(struct cfg_ctx *c, yaml_node_t *n, const char *path,
+		 const struct vfw_cfg_snat *out)
+{
+	char pb[PATH_MAX_];
+	const char *ep;
+	struct elems e;
+	unsigned int i;
+
+	if (out->n_translated > VFW_CFG_SNAT_MAX_ADDRS) {
+		cfg_err_node(c, n, "%s: %u addresses, at most %u are supported",
+			     path, out->n_translated, VFW_CFG_SNAT_MAX_ADDRS);
+		return;
+	}
+	if (elems_of(c, n, path, &e) < 0 || e.n != out->n_translated)
+		return;
+	for (i = 0; i < e.n; i++) {
+		yaml_node_t *en = elem(c, &e, i, path, pb, sizeof(pb), &ep);
+
+		if (out->translated_addresses[i].af != VFW_AF_INET)
+			cfg_err_node(c, en,
+				     "%s: only IPv4 addresses are supported (IPv6 is not forwarded yet)",
+				     ep);
+	}
+}
+
 int
 cfg_parse_snat(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 	       struct vfw_cfg_snat *out)
@@ -1057,10 +1103,11 @@ cfg_parse_snat(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 		cfg_prefix_list(c, v[SK_EXCL],
 				sub(pb, sizeof(pb), path, "exclude"), false,
 				true, &out->exclude, &out->n_exclude);
-	if (v[SK_TADDRS])
-		ip_list(c, v[SK_TADDRS],
-			sub(pb, sizeof(pb), path, "translated_addresses"),
-			&out->translated_addresses, &out->n_translated);
+	if (v[SK_TADDRS] &&
+	    ip_list(c, v[SK_TADDRS],
+		    sub(pb, sizeof(pb), path, "translated_addresses"),
+		    &out->translated_addresses, &out->n_translated) == 0)
+		snat_addrs_check(c, v[SK_TADDRS], pb, out);
 	if (v[SK_PORTS]) {
 		const char *s = cfg_scalar(c, v[SK_PORTS],
 					   sub(pb, sizeof(pb), path, "ports"));

@@ -528,7 +528,10 @@ parse_control(struct cfg_ctx *c, yaml_node_t *n, struct vfw_cfg_control *ctl)
 	if (v[CTL_SOCKET] &&
 	    (s = cfg_scalar(c, v[CTL_SOCKET], "control.socket")) != NULL) {
 		/* sun_path is 108 bytes including the NUL. */
-		if (strlen(s) >= sizeof(ctl->socket))
+		if (s[0] == '\0')
+			cfg_err_node(c, v[CTL_SOCKET],
+				     "control.socket: the path is empty (e.g. /run/vnetfw/control.sock)");
+		else if (strlen(s) >= sizeof(ctl->socket))
 			cfg_err_node(c, v[CTL_SOCKET],
 				     "control.socket: path is too long (%zu bytes, at most %zu)",
 				     strlen(s), sizeof(ctl->socket) - 1);
@@ -540,15 +543,29 @@ parse_control(struct cfg_ctx *c, yaml_node_t *n, struct vfw_cfg_control *ctl)
 }
 
 static void
-parse_vnet_prefixes(struct cfg_ctx *c, yaml_node_t *n, struct vfw_config *cfg)
+parse_vnet_prefixes(struct cfg_ctx *c, yaml_node_t *n, struct vfw_config *cfg,
+		    struct cfg_broken *bk)
 {
+	unsigned int i;
+
 	if (n == NULL || cfg_is_null(n))
 		return;
 	if (n->type == YAML_SEQUENCE_NODE && n->data.sequence.items.top ==
 						     n->data.sequence.items.start)
 		return;
-	cfg_prefix_list(c, n, "vnet_prefixes", false, false,
-			&cfg->vnet_prefixes, &cfg->n_vnet_prefixes);
+	if (cfg_prefix_list(c, n, "vnet_prefixes", false, false,
+			    &cfg->vnet_prefixes, &cfg->n_vnet_prefixes) < 0 ||
+	    cfg->n_vnet_prefixes == 0)
+		return;
+	/* Parsed without error: entry i is item i of the list (or n). */
+	bk->vnet_prefix_locs = calloc(cfg->n_vnet_prefixes,
+				      sizeof(*bk->vnet_prefix_locs));
+	if (bk->vnet_prefix_locs == NULL)
+		return; /* the messages just lose their place */
+	for (i = 0; i < cfg->n_vnet_prefixes; i++)
+		bk->vnet_prefix_locs[i] = cfg_node_loc(
+			n->type == YAML_SEQUENCE_NODE ?
+			cfg_node(c, n->data.sequence.items.start[i]) : n);
 }
 
 static void
@@ -566,7 +583,7 @@ parse_root(struct cfg_ctx *c, yaml_node_t *root, struct vfw_config *cfg,
 	}
 	cfg_fields(c, root, "config", "the config", top_keys, K_MAX, v);
 	parse_ports(c, root, v[K_PORTS], cfg, bk);
-	parse_vnet_prefixes(c, v[K_VNET_PREFIXES], cfg);
+	parse_vnet_prefixes(c, v[K_VNET_PREFIXES], cfg, bk);
 	PARSE_LIST(c, v[K_NEIGHBORS], "neighbors", "neighbors",
 		   struct vfw_cfg_neighbor, cfg_parse_neighbor, cfg->neighbors,
 		   cfg->n_neighbors, bk->neighbors);
@@ -590,6 +607,7 @@ broken_free(struct cfg_broken *bk)
 	free(bk->dnat);
 	free(bk->snat);
 	free(bk->routes);
+	free(bk->vnet_prefix_locs);
 }
 
 struct vfw_config *

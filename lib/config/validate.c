@@ -352,10 +352,12 @@ vnetpfx_cmp(const void *arg, unsigned int a, unsigned int b)
 }
 
 static void
-check_vnet_prefixes(struct cfg_ctx *c, const struct vfw_config *cfg)
+check_vnet_prefixes(struct cfg_ctx *c, const struct vfw_config *cfg,
+		    const struct cfg_broken *bk)
 {
+	const struct vfw_loc *locs = bk->vnet_prefix_locs;
 	unsigned int *first, i;
-	char a[64];
+	char a[64], l[32];
 
 	check_prefixes(c, NULL, "vnet_prefixes", cfg->vnet_prefixes,
 		       cfg->n_vnet_prefixes);
@@ -367,11 +369,20 @@ check_vnet_prefixes(struct cfg_ctx *c, const struct vfw_config *cfg)
 		OOM(c);
 		return;
 	}
-	for (i = 0; i < cfg->n_vnet_prefixes; i++)
-		if (first[i] != i)
+	for (i = 0; i < cfg->n_vnet_prefixes; i++) {
+		if (first[i] == i)
+			continue;
+		if (locs != NULL)
+			cfg_err(c, &locs[i],
+				"vnet_prefixes[%u]: duplicate prefix %s (also listed%s)",
+				i, vfw_prefix_str(&cfg->vnet_prefixes[i], a,
+						  sizeof(a)),
+				at_line(&locs[first[i]], l, sizeof(l)));
+		else
 			cfg_err(c, NULL, "vnet_prefixes[%u]: duplicate prefix %s",
 				i, vfw_prefix_str(&cfg->vnet_prefixes[i], a,
 						  sizeof(a)));
+	}
 	free(first);
 }
 
@@ -395,6 +406,10 @@ check_neighbors(struct cfg_ctx *c, const struct vfw_config *cfg,
 
 	if (cfg->n_neighbors == 0 || nb == NULL)
 		return;
+	if (cfg->n_neighbors > VFW_CFG_MAX_NEIGHBORS)
+		cfg_err(c, &nb[VFW_CFG_MAX_NEIGHBORS].loc,
+			"neighbors[%u]: more than %u static neighbors (the neighbor table also holds learned ones)",
+			VFW_CFG_MAX_NEIGHBORS, VFW_CFG_MAX_NEIGHBORS);
 	for (i = 0; i < cfg->n_neighbors; i++) {
 		if (skipped(bk->neighbors, i))
 			continue;
@@ -944,6 +959,58 @@ check_snat(struct cfg_ctx *c, const struct vfw_config *cfg, bool *skip,
 	}
 }
 
+/*
+ * lib/nat keeps one port pool per translated address and ports range (and
+ * one for hairpinned flows, on the cluster address with 1024-65535); a
+ * config needing more than it can hold could not start.
+ */
+static void
+check_snat_pools(struct cfg_ctx *c, const struct vfw_config *cfg,
+		 const struct cfg_broken *bk)
+{
+	struct pool { uint32_t addr; uint16_t lo, hi; } *p;
+	const struct vfw_cfg_port *cl = &cfg->ports[VFW_PORT_CLUSTER];
+	unsigned int n = 0, i, j, k;
+
+	p = calloc(VFW_CFG_SNAT_MAX_POOLS + 1, sizeof(*p));
+	if (p == NULL) {
+		OOM(c);
+		return;
+	}
+	if (cl->address.ip.af == VFW_AF_INET)
+		p[n++] = (struct pool){ cl->address.ip.v4, 1024, 65535 };
+	for (i = 0; i < cfg->n_snat; i++) {
+		const struct vfw_cfg_snat *x = &cfg->snat[i];
+
+		if (skipped(bk->snat, i) || x->translated_addresses == NULL)
+			continue;
+		for (j = 0; j < x->n_translated; j++) {
+			if (x->translated_addresses[j].af != VFW_AF_INET)
+				continue;
+			for (k = 0; k < n; k++)
+				if (p[k].addr == x->translated_addresses[j].v4 &&
+				    p[k].lo == x->ports.lo && p[k].hi == x->ports.hi)
+					break;
+			if (k < n)
+				continue;
+			if (n == VFW_CFG_SNAT_MAX_POOLS) {
+				char path[128];
+
+				cfg_err(c, &x->loc,
+					"%s.translated_addresses: more than %u distinct translated address and ports pairs in the SNAT rules (the hairpin pool included)",
+					nat_path(path, sizeof(path), "snat", i,
+						 x->name),
+					VFW_CFG_SNAT_MAX_POOLS);
+				free(p);
+				return;
+			}
+			p[n++] = (struct pool){ x->translated_addresses[j].v4,
+						x->ports.lo, x->ports.hi };
+		}
+	}
+	free(p);
+}
+
 static void
 check_nat(struct cfg_ctx *c, const struct vfw_config *cfg,
 	  const struct cfg_broken *bk)
@@ -966,6 +1033,7 @@ check_nat(struct cfg_ctx *c, const struct vfw_config *cfg,
 	}
 	check_dnat(c, cfg, skip, bk);
 	check_snat(c, cfg, skip + cfg->n_dnat, bk);
+	check_snat_pools(c, cfg, bk);
 	first = find_dups(n, skip, nat_name_cmp, cfg);
 	if (first == NULL) {
 		OOM(c);
@@ -1167,7 +1235,7 @@ cfg_validate(struct cfg_ctx *c, const struct vfw_config *cfg,
 		broken = &none;
 	if (!broken->ports)
 		check_ports(c, cfg);
-	check_vnet_prefixes(c, cfg);
+	check_vnet_prefixes(c, cfg, broken);
 	check_neighbors(c, cfg, broken);
 	check_sets(c, cfg, broken);
 	check_rules(c, cfg, broken);

@@ -219,6 +219,14 @@ build_snat(struct vfw_nat *nat, const struct vfw_config *cfg,
 			if (lo > hi)
 				continue;
 			id = vfw_nat_pool_get(pools, a->v4, lo, hi);
+			if (id == -ENOSPC) {
+				/* Pools live as long as the process (README):
+				 * say what the operator can do about it. */
+				BUILD_ERR(cfg, errs, &s->loc, ENOSPC,
+					  "snat %s: no room for another SNAT pool: vnetfw keeps one per translated address and ports range used since it started, at most %u (restart vnetfw to reclaim them)",
+					  s->name, VFW_NAT_MAX_POOLS);
+				continue;
+			}
 			if (id < 0) {
 				BUILD_ERR(cfg, errs, &s->loc, -id,
 					  "snat %s: no NAT pool for a translated address: %s",

@@ -481,7 +481,7 @@ test_full(void **state)
 	assert_int_equal(c->routes[1].type, VFW_NH_APPLIANCE);
 	assert_int_equal(c->routes[2].type, VFW_NH_INTERNET);
 	assert_int_equal(c->routes[3].type, VFW_NH_VNETLOCAL);
-	assert_ip(&c->routes[4].next_hop, "fd00:2::20");
+	assert_ip(&c->routes[4].next_hop, "10.240.0.20");
 	assert_int_equal(c->conntrack.max_sessions, 2048);
 	assert_true(c->conntrack.tcp_loose);
 	assert_int_equal(c->conntrack.timeouts.icmp, 5);
@@ -1236,6 +1236,28 @@ static const struct bad bad_docs[] = {
 	  "  snat: [{name: a, source: \"fd00::/8\", translated_addresses: 10.0.1.4}]\n",
 	  "nat.snat[0] (a): source fd00::/8 has no translated address of its address family",
 	  5, "{" },
+	/* IPv6 is classified, not forwarded: what lib/route and lib/nat
+	 * cannot build is refused by --check too, not only at start. */
+	{ "route_v6", BASE
+	  "routes:\n"
+	  "  - {name: r6, prefix: \"2001:db8::/32\", next_hop_type: None}\n",
+	  "routes[0].prefix: only IPv4 prefixes are supported", 5, "\"2001" },
+	{ "dnat_v6", BASE
+	  "nat:\n"
+	  "  dnat: [{name: a, protocol: tcp, destination: \"2001:db8::1\", destination_port: 80, translated_address: \"fd00::5\"}]\n",
+	  "nat.dnat[0].destination: only IPv4 addresses are supported", 5, "\"2001" },
+	{ "snat_v6_translated", BASE
+	  "nat:\n"
+	  "  snat: [{name: a, source: 10.240.0.0/16, translated_addresses: [10.0.1.4, \"2001:db8::1\"]}]\n",
+	  "nat.snat[0].translated_addresses[1]: only IPv4 addresses are supported", 5, "\"2001" },
+	{ "snat_too_many_addresses", BASE
+	  "nat:\n"
+	  "  snat: [{name: a, source: 10.240.0.0/16, translated_addresses: [10.0.1.10, 10.0.1.11,\n"
+	  "         10.0.1.12, 10.0.1.13, 10.0.1.14, 10.0.1.15, 10.0.1.16, 10.0.1.17, 10.0.1.18,\n"
+	  "         10.0.1.19, 10.0.1.20, 10.0.1.21, 10.0.1.22, 10.0.1.23, 10.0.1.24, 10.0.1.25,\n"
+	  "         10.0.1.26]}]\n",
+	  "nat.snat[0].translated_addresses: 17 addresses, at most 16 are supported", 5,
+	  "[10.0.1.10" },
 	{ "neighbor_bad_mac", BASE
 	  "neighbors:\n"
 	  "  - {address: 10.0.1.1, mac: \"02:00:00:00:01\"}\n",
@@ -1375,8 +1397,12 @@ static const struct bad bad_docs[] = {
 	  "address_sets: {web: []}\n",
 	  "address_sets.web: empty list", 4, "[" },
 	{ "vnet_prefix_duplicate", BASE
-	  "vnet_prefixes: [10.0.0.0/8, 10.0.0.0/8]\n",
-	  "vnet_prefixes[1]: duplicate prefix 10.0.0.0/8", 0, NULL },
+	  "vnet_prefixes:\n"
+	  "  - 10.0.0.0/8\n"
+	  "  - 10.1.0.0/16\n"
+	  "  - 10.0.0.0/8\n",
+	  "vnet_prefixes[2]: duplicate prefix 10.0.0.0/8 (also listed at line 5)",
+	  7, "10.0.0.0/8" },
 	{ "max_sessions_range", BASE
 	  "conntrack: {max_sessions: 10}\n",
 	  "conntrack.max_sessions: 10 is out of range (1024-67108864)", 4, "10}" },
@@ -1402,6 +1428,9 @@ static const struct bad bad_docs[] = {
 	  "control: {socket: /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}\n",
 	  "control.socket: path is too long (", 4, "/aaa" },
+	{ "socket_empty", BASE
+	  "control: {mode: \"0600\", socket: \"\"}\n",
+	  "control.socket: the path is empty", 4, "\"\"" },
 	{ "unknown_top_key", BASE
 	  "rules: []\n",
 	  "config: unknown key 'rules' in the config (expected one of: ports, vnet_prefixes, "
@@ -1754,6 +1783,87 @@ test_scale(void **state)
 	free(doc);
 }
 
+/*
+ * Static neighbors are bounded by what the neighbor table can take: a
+ * config with more passed --check and then could not start, and an apply
+ * of one left the table half changed.
+ */
+static void
+test_neighbor_limit(void **state)
+{
+	const unsigned int n = VFW_CFG_MAX_NEIGHBORS;
+	const size_t cap = 256 + (size_t)(n + 1) * 80;
+	struct vfw_errors e;
+	struct vfw_config *c;
+	unsigned int i;
+	size_t o = 0;
+	char *doc, want[64];
+
+	(void)state;
+	doc = malloc(cap);
+	assert_non_null(doc);
+	app(doc, cap, &o, "%s", BASE "neighbors:\n");
+	for (i = 0; i < n; i++)
+		app(doc, cap, &o, "  - {address: 10.240.%u.%u, mac: \"02:00:00:00:%02x:%02x\"}\n",
+		    1 + i / 250, 1 + i % 250, i >> 8 & 0xff, i & 0xff);
+	c = load_ok(doc);
+	assert_int_equal(c->n_neighbors, n);
+	vfw_config_free(c);
+
+	/* One more: refused, at the first one too many (line 4 + n + 1). */
+	app(doc, cap, &o, "  - {address: 10.240.200.1, mac: \"02:00:00:01:00:00\"}\n");
+	vfw_errors_init(&e);
+	assert_null(vfw_config_load_string(doc, o, "t.yaml", &e));
+	assert_int_equal(e.n, 1);
+	snprintf(want, sizeof(want), "t.yaml:%u:5: neighbors[%u]: more than %u",
+		 5 + n, n, n);
+	if (strncmp(e.msg[0], want, strlen(want)) != 0)
+		fail_msg("got %s, want %s...", e.msg[0], want);
+	vfw_errors_free(&e);
+	free(doc);
+}
+
+/* SNAT pools are bounded too: 256 with the hairpin pool. */
+static void
+snat_pools_doc(char *doc, size_t cap, unsigned int last)
+{
+	unsigned int i, j;
+	size_t o = 0;
+
+	app(doc, cap, &o, "%s", BASE "nat:\n  snat:\n");
+	for (i = 0; i < 16; i++) {
+		app(doc, cap, &o, "    - {name: s%u, source: [10.240.0.0/16], translated_addresses: [", i);
+		for (j = 0; j < (i == 15 ? last : 16); j++)
+			app(doc, cap, &o, "%s100.64.%u.%u", j ? ", " : "", i, j);
+		app(doc, cap, &o, "]}\n");
+	}
+}
+
+static void
+test_snat_pool_limit(void **state)
+{
+	const size_t cap = 16384;
+	struct vfw_errors e;
+	struct vfw_config *c;
+	char *doc;
+
+	(void)state;
+	doc = malloc(cap);
+	assert_non_null(doc);
+	snat_pools_doc(doc, cap, 15); /* 255 + the hairpin pool */
+	c = load_ok(doc);
+	assert_int_equal(c->n_snat, 16);
+	vfw_config_free(c);
+	snat_pools_doc(doc, cap, 16);
+	vfw_errors_init(&e);
+	assert_null(vfw_config_load_string(doc, strlen(doc), "t.yaml", &e));
+	assert_int_equal(e.n, 1);
+	if (strstr(e.msg[0], "t.yaml:21:7: nat.snat[15] (s15).translated_addresses: more than 256") == NULL)
+		fail_msg("got %s", e.msg[0]);
+	vfw_errors_free(&e);
+	free(doc);
+}
+
 static void
 test_nh_names(void **state)
 {
@@ -1807,6 +1917,8 @@ main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_fuzz),
 		cmocka_unit_test(test_scale),
+		cmocka_unit_test(test_neighbor_limit),
+		cmocka_unit_test(test_snat_pool_limit),
 		cmocka_unit_test(test_nh_names),
 		cmocka_unit_test(test_errors_api),
 	};
