@@ -559,6 +559,49 @@ op_show(void *ctx, const char *what, FILE *out)
 
 /* ---------------- explain ---------------- */
 
+/*
+ * The checks of lib/pkt (a bad source) and of the worker's new-flow stage
+ * (the strict reverse-path check) that come before DNAT and the rules:
+ * NULL when the flow passes them, else the verdict and reason members.
+ */
+static const char *
+explain_source(const struct vfw_policy *p, int direction, uint32_t src_be)
+{
+	uint32_t h = rte_be_to_cpu_32(src_be);
+	uint8_t role = direction == VFW_DIR_IN ? VFW_PORT_VNET : VFW_PORT_CLUSTER;
+	const struct vfw_nexthop *nh = NULL;
+
+	if ((h >> 24) == 127 || (h & 0xf0000000u) == 0xe0000000u ||
+	    h == UINT32_MAX)
+		return "\"verdict\":\"drop (ipv4_bad_source)\",\"reason\":"
+		       "\"a source in 127/8, 224/4 or 255.255.255.255\"";
+	vfw_route_lookup_bulk(p->rt, &h, &nh, 1);
+	if (vfw_policy_owned(p, src_be) != 0)
+		return "\"verdict\":\"drop (source_not_via_ingress_port)\",\"reason\":"
+		       "\"the source is one of the appliance's addresses\"";
+	if (nh == NULL || nh->type == VFW_NH_NONE)
+		return "\"verdict\":\"drop (source_not_via_ingress_port)\",\"reason\":"
+		       "\"no route back to the source (strict reverse-path check)\"";
+	if (nh->port != role)
+		return role == VFW_PORT_VNET ?
+		       "\"verdict\":\"drop (source_not_via_ingress_port)\",\"reason\":"
+		       "\"the route back to the source leaves by the cluster port, not the vnet port it came in on (strict reverse-path check)\"" :
+		       "\"verdict\":\"drop (source_not_via_ingress_port)\",\"reason\":"
+		       "\"the route back to the source leaves by the vnet port, not the cluster port it came in on (strict reverse-path check)\"";
+	return NULL;
+}
+
+/* The worker's test for destinations that are never routed. */
+static bool
+explain_bcast(const struct vfw_policy *p, uint32_t dst_be)
+{
+	uint32_t h = rte_be_to_cpu_32(dst_be);
+
+	return (h & 0xf0000000u) == 0xe0000000u || h == UINT32_MAX ||
+	       dst_be == p->bcast[VFW_PORT_VNET] ||
+	       dst_be == p->bcast[VFW_PORT_CLUSTER];
+}
+
 static int
 op_explain(void *ctx, const struct vfw_config *cfg, int direction, uint8_t proto,
 	   const struct vfw_ip *src, uint16_t sport, const struct vfw_ip *dst,
@@ -569,7 +612,9 @@ op_explain(void *ctx, const struct vfw_config *cfg, int direction, uint8_t proto
 	struct vfw_flow_key k = { 0 }, post;
 	const struct vfw_flow_key *kp = &post;
 	const struct vfw_nexthop *nh = NULL;
+	const char *drop;
 	uint32_t res, dsth;
+	unsigned int own;
 	int di, si;
 
 	(void)cfg;
@@ -587,6 +632,13 @@ op_explain(void *ctx, const struct vfw_config *cfg, int direction, uint8_t proto
 	fputs("{\"input\":", out);
 	vfw_json_key(out, &k);
 	fprintf(out, ",\"direction\":\"%s\"", dir_names[direction & 1]);
+	/* What a new flow meets before DNAT and the rules, in the order
+	 * the parser and the worker check it. */
+	drop = explain_source(p, direction & 1, k.src[0]);
+	if (drop != NULL) {
+		fprintf(out, ",%s}", drop);
+		return 0;
+	}
 	di = (proto == IPPROTO_TCP || proto == IPPROTO_UDP) ?
 		vfw_nat_dnat_lookup(p->nat, &k) : -1;
 	fputs(",\"dnat\":", out);
@@ -602,10 +654,20 @@ op_explain(void *ctx, const struct vfw_config *cfg, int direction, uint8_t proto
 		fputc('}', out);
 	} else {
 		fputs("null", out);
-		if (vfw_policy_owned(p, k.dst[0]) != 0) {
+		own = vfw_policy_owned(p, k.dst[0]);
+		if (own != 0) {
+			/* echo requests are answered on interface addresses
+			 * only; the rest is local_unhandled */
 			fprintf(out, ",\"local\":true,\"verdict\":\"%s\",\"reason\":"
 				"\"addressed to the appliance\"}",
-				proto == IPPROTO_ICMP ? "answered (echo)" : "dropped");
+				(own & VFW_OWN_IFACE) && proto == IPPROTO_ICMP ?
+				"answered (echo)" : "dropped");
+			return 0;
+		}
+		if (explain_bcast(p, k.dst[0])) {
+			fputs(",\"verdict\":\"drop (multicast_or_broadcast)\",\"reason\":"
+			      "\"a multicast or broadcast destination is never routed\"}",
+			      out);
 			return 0;
 		}
 	}

@@ -4,8 +4,9 @@
  * "diff" of validate and apply replies. Items are matched by name (by
  * address for neighbors) after sorting, so large rule sets cost
  * O(n log n); an item is "changed" when any field but its source location
- * differs.
+ * differs, or, for SNAT rules (tried in order), its place among the others.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +303,65 @@ compare(struct section *s, const struct kind *k, const struct vfw_config *a,
 	free(kb);
 }
 
+/*
+ * SNAT rules are tried in order and the first match wins, so a rule that
+ * moved among the others changes what it does although none of its fields
+ * did: it is "changed" too. A rule moved when the number of rules before
+ * it that both configs have differs between them.
+ */
+static void
+snat_order(struct section *s, const struct vfw_config *a,
+	   const struct vfw_config *b)
+{
+	unsigned int na, nb, i = 0, j = 0, before = 0, *in_a, *rank_a;
+	struct key *ka = keys_of(&k_snat, a, &na), *kb = keys_of(&k_snat, b, &nb);
+	int r;
+
+	in_a = malloc((b->n_snat ? b->n_snat : 1) * sizeof(*in_a));
+	rank_a = malloc((a->n_snat ? a->n_snat : 1) * sizeof(*rank_a));
+	if (ka == NULL || kb == NULL || in_a == NULL || rank_a == NULL)
+		goto out;
+	for (j = 0; j < nb; j++)
+		in_a[j] = UINT32_MAX;
+	for (i = 0; i < na; i++)
+		rank_a[i] = UINT32_MAX;
+	for (i = 0, j = 0; i < na && j < nb;) {
+		r = strcmp(ka[i].name, kb[j].name);
+		if (r < 0) {
+			i++;
+		} else if (r > 0) {
+			j++;
+		} else {
+			unsigned int ia = (unsigned int)((const struct vfw_cfg_snat *)
+							  ka[i].item - a->snat);
+			unsigned int ib = (unsigned int)((const struct vfw_cfg_snat *)
+							  kb[j].item - b->snat);
+
+			in_a[ib] = ia;
+			rank_a[ia] = 0; /* in both */
+			i++;
+			j++;
+		}
+	}
+	for (i = 0; i < na; i++)
+		if (rank_a[i] != UINT32_MAX)
+			rank_a[i] = before++;
+	for (j = 0, before = 0; j < nb; j++) {
+		if (in_a[j] == UINT32_MAX)
+			continue;
+		/* A rule whose fields differ is listed already. */
+		if (rank_a[in_a[j]] != before &&
+		    snat_eq(&a->snat[in_a[j]], &b->snat[j]))
+			note(s, 2, b->snat[j].name);
+		before++;
+	}
+out:
+	free(ka);
+	free(kb);
+	free(in_a);
+	free(rank_a);
+}
+
 static void
 section_open(struct section *s)
 {
@@ -347,6 +407,7 @@ ctl_diff_write(FILE *f, const struct vfw_config *a, const struct vfw_config *b)
 	section_open(&s);
 	compare(&s, &k_dnat, a, b);
 	compare(&s, &k_snat, a, b);
+	snat_order(&s, a, b);
 	n += section_close(&s, f, "nat", false);
 	section_open(&s);
 	compare(&s, &k_neigh, a, b);

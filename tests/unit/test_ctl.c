@@ -879,6 +879,58 @@ test_apply_validate(void **state)
 	assert_int_equal(fk.n_apply, 1);
 }
 
+/*
+ * SNAT rules are tried in order: swapping two is a change although no
+ * field of either differs, and validate and apply must say so rather
+ * than "no changes".
+ */
+static void
+test_diff_snat_order(void **state)
+{
+	struct vfw_ctl *c = *state;
+	char two[sizeof(next_yaml) + 256], swapped[sizeof(next_yaml) + 256];
+	char *line, *rep, v[16];
+
+	doc_with(two, sizeof(two), next_yaml, "ports: 1024-65535}]",
+		 "ports: 1024-65535},\n"
+		 "          {name: egress2, source: [10.241.0.0/16], translated_addresses: [10.0.1.4]}]");
+	doc_with(swapped, sizeof(swapped), next_yaml, "  snat: [{name: egress,",
+		 "  snat: [{name: egress2, source: [10.241.0.0/16], translated_addresses: [10.0.1.4]},\n"
+		 "          {name: egress,");
+	line = config_request("apply", two, "");
+	rep = req(c, line);
+	free(line);
+	assert_true(is_ok(rep));
+	free(rep);
+	assert_int_equal(vfw_ctl_running(c)->n_snat, 2);
+
+	line = config_request("validate", two, "");
+	rep = req(c, line);
+	free(line);
+	assert_true(json_get(rep, "changes", v, sizeof(v)));
+	assert_string_equal(v, "0");
+	free(rep);
+
+	line = config_request("validate", swapped, "");
+	rep = req(c, line);
+	free(line);
+	assert_true(is_ok(rep));
+	if (strstr(rep, "\"nat\":{\"added\":[],\"removed\":[],\"changed\":[\"egress2\",\"egress\"]}") == NULL)
+		fail_msg("swapped SNAT rules not reported: %s", rep);
+	assert_true(json_get(rep, "changes", v, sizeof(v)));
+	assert_string_equal(v, "2");
+	free(rep);
+
+	/* apply's diff is the same, and the order is what runs. */
+	line = config_request("apply", swapped, "");
+	rep = req(c, line);
+	free(line);
+	assert_true(is_ok(rep));
+	assert_non_null(strstr(rep, "\"changed\":[\"egress2\",\"egress\"]"));
+	free(rep);
+	assert_string_equal(vfw_ctl_running(c)->snat[0].name, "egress2");
+}
+
 static void
 test_apply_failures(void **state)
 {
@@ -1492,6 +1544,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_routes_nat_neighbors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_validate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_diff_snat_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save, setup, teardown),
