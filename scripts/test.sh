@@ -28,6 +28,8 @@ set -euo pipefail
 
 # shellcheck source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/hugepages.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/hugepages.sh"
 
 quick=0
 do_setup=1
@@ -255,6 +257,7 @@ suite_bench() {
 		vfw_fail "bench: vnetfw-bench --quick (log $LOGDIR/bench-micro.log)"
 		fail=$((fail + 1))
 	fi
+	vfw_dpdk_release "vfw-bench-$$"
 	# the default apps: all five ran, and the ratios to their peers exist
 	if run_logged "$LOGDIR/bench-rig.log" env VNETFW_BUILD="$BUILD" \
 		"$VFW_ROOT/scripts/bench-rig.sh" --quick --json "$LOGDIR/bench-rig.json" &&

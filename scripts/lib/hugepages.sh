@@ -41,21 +41,30 @@ vfw_hugepages_usable() {
 		awk '$3 == "hugetlbfs" { found = 1 } END { exit !found }' /proc/mounts
 }
 
-# vfw_hugepages_release PREFIX: remove the hugepage files a DPDK process
-# with --file-prefix PREFIX left behind after it exited. The EAL keeps a
-# file for every page still allocated at exit (without --huge-unlink,
-# which would shut out secondary processes such as dpdk-dumpcap), so the
-# last process leaves its first page file. A file some process still holds
-# (its shared lock) is kept: `flock -n -x` only gets the lock when nobody has.
-vfw_hugepages_release() {
-	local prefix=$1 mnt f
-	[[ -n $prefix ]] || return 0
-	while read -r mnt; do
-		for f in "$mnt/${prefix}map_"*; do
-			[[ -e $f ]] || continue
-			flock -n -x "$f" rm -f "$f" 2>/dev/null || true
-		done
-	done < <(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts 2>/dev/null)
+# vfw_dpdk_release PREFIX...: remove what DPDK processes with these
+# --file-prefix values left behind after they exited.
+#  - Hugepage files: the EAL keeps a file for every page still allocated
+#    at exit (without --huge-unlink, which would shut out secondary
+#    processes such as dpdk-dumpcap), so the last process leaves its first
+#    page file. A file some process still holds (its shared lock) is kept:
+#    `flock -n -x` only gets the lock when nobody has.
+#  - The runtime directory (/var/run/dpdk/PREFIX as root): config,
+#    memory maps (6 MB under --no-huge), sockets. The EAL never removes
+#    it; test runs that use a prefix per process would pile them up.
+#    Call this only once no process of the prefix runs.
+vfw_dpdk_release() {
+	local prefix mnt f base=/var/run
+	((EUID == 0)) || base=${XDG_RUNTIME_DIR:-/tmp}
+	for prefix in "$@"; do
+		[[ -n $prefix && $prefix != */* ]] || continue
+		while read -r mnt; do
+			for f in "$mnt/${prefix}map_"*; do
+				[[ -e $f ]] || continue
+				flock -n -x "$f" rm -f "$f" 2>/dev/null || true
+			done
+		done < <(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts 2>/dev/null)
+		rm -rf "${base:?}/dpdk/$prefix"
+	done
 	return 0
 }
 

@@ -185,7 +185,7 @@ vfw_fw_stop() {
 	VFW_STOP_DUMP=${VFW_FW_LOG:+$VFW_FW_LOG.hang} vfw_stop "$VFW_FW_PID" 15 || rc=1
 	((VFW_STOP_RC == 0)) || rc=1
 	VFW_FW_PID=''
-	vfw_hugepages_release "${VFW_FW_PREFIX:-}"
+	vfw_dpdk_release "${VFW_FW_PREFIX:-}"
 	return "$rc"
 }
 

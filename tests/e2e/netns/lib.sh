@@ -36,6 +36,13 @@ nt_cleanup() {
 	vfw_fw_stop >/dev/null 2>&1 || true
 	vfw_stop_all
 	vfw_topo_destroy
+	# what the DPDK processes of this topology left: the appliance's
+	# (with the -small/-jumbo variants some scenarios start) and the
+	# testpmd peers'
+	if [[ -n $VFW_TOPO_ID ]]; then
+		vfw_dpdk_release "vfw-$VFW_TOPO_ID" "vfw-$VFW_TOPO_ID-small" \
+			"vfw-$VFW_TOPO_ID-jumbo" "gen-$VFW_TOPO_ID" "sink-$VFW_TOPO_ID"
+	fi
 	if ((NT_DONE == 0)); then
 		vfw_fail "netns/$NT_NAME: aborted (exit status $rc); logs in $NT_DIR"
 		rc=1

@@ -354,13 +354,27 @@ def parse_exit_stats(text):
     return st
 
 
+def dpdk_prefix(tag):
+    return "vfwpcap-%d-%s" % (os.getpid(), tag)
+
+
+def dpdk_runtime_dir(prefix):
+    """Where the EAL keeps a process's runtime files (config, fbarrays,
+    telemetry and mp sockets): /var/run/dpdk/PREFIX as root. The EAL
+    leaves them at exit; with a prefix per run they pile up (6 MB each
+    under --no-huge), so the harness removes its own."""
+    base = "/var/run" if os.geteuid() == 0 else \
+        os.environ.get("XDG_RUNTIME_DIR", "/tmp")
+    return os.path.join(base, "dpdk", prefix)
+
+
 def eal_args(env, tag, d, n_in):
     args = ["-l", ",".join(str(i) for i in range(env.workers + 1))] \
         if env.workers <= 1 else \
         ["--lcores=0@0," + ",".join("%d@1" % i
                                     for i in range(1, env.workers + 1))]
     args += ["--no-pci", "--no-huge", "-m", "512",
-             "--file-prefix=vfwpcap-%d-%s" % (os.getpid(), tag)]
+             "--file-prefix=" + dpdk_prefix(tag)]
     for idx, port in enumerate(("vnet", "cluster")):
         spec = "net_pcap%d" % idx
         for q in range(env.workers):
@@ -434,6 +448,7 @@ def run_binary(env, run, sc, d):
                           "threads: %s; details in %s" %
                           (where, os.path.join(d, "hang.txt")))
         run.rc = proc.returncode
+        shutil.rmtree(dpdk_runtime_dir(dpdk_prefix(sc["name"])), ignore_errors=True)
         logf.seek(0)
         run.log = logf.read()
         logf.close()

@@ -50,6 +50,7 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	vfw_stop_all
+	vfw_dpdk_release "vfw-$ID" "gen-$ID" "sink-$ID"
 	if ((done_ok)) && ((VFW_FAILED == 0)) && [[ -z ${NT_KEEP:-} ]]; then
 		rm -rf "$DIR"
 	elif ((!done_ok)); then
