@@ -88,13 +88,49 @@ tel_sessions(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/*
+ * DPDK 22.11 refuses, silently, a dict key with a character outside
+ * A-Z a-z 0-9 _ / (rte_tel_data_add_dict_*: -EINVAL), and a dict of more
+ * than RTE_TEL_MAX_DICT_ENTRIES keys. Rule, route and NAT names may hold
+ * '-' and '.' (https-in, system-default): tel_key() makes them '_'. A
+ * dict that would be longer keeps its first entries and says how many it
+ * left out under "_omitted" (tel_room(), tel_end()).
+ */
+static void
+tel_key(char *key)
+{
+	for (; *key != '\0'; key++)
+		if (!((*key >= 'a' && *key <= 'z') || (*key >= 'A' && *key <= 'Z') ||
+		      (*key >= '0' && *key <= '9') || *key == '/'))
+			*key = '_';
+}
+
+/* One more key fits (one is kept for "_omitted"); else it is counted. */
+static bool
+tel_room(unsigned int *n, unsigned int *omitted)
+{
+	if (*n + 1 >= RTE_TEL_MAX_DICT_ENTRIES) {
+		(*omitted)++;
+		return false;
+	}
+	(*n)++;
+	return true;
+}
+
+static void
+tel_end(struct rte_tel_data *d, unsigned int omitted)
+{
+	if (omitted > 0)
+		rte_tel_data_add_dict_u64(d, "_omitted", omitted);
+}
+
 /* name -> hit counter, for rules ("inbound/NAME"), routes and NAT rules */
 static int
 tel_rules(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct vfw_policy *p;
 	char key[RTE_TEL_MAX_STRING_LEN];
-	unsigned int i, n;
+	unsigned int i, n, used = 0, omitted = 0;
 
 	(void)cmd;
 	(void)params;
@@ -104,10 +140,14 @@ tel_rules(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (i = 0; i < n; i++) {
 		const struct vfw_acl_rule_info *r = vfw_acl_rule(p->acl, i);
 
+		if (!tel_room(&used, &omitted))
+			continue;
 		snprintf(key, sizeof(key), "%s/%s",
 			 r->direction == VFW_DIR_IN ? "inbound" : "outbound", r->name);
+		tel_key(key);
 		rte_tel_data_add_dict_u64(d, key, vfw_policy_rule_hits(p, i));
 	}
+	tel_end(d, omitted);
 	tel_leave();
 	return 0;
 }
@@ -116,16 +156,22 @@ static int
 tel_routes(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct vfw_policy *p;
-	unsigned int i, n;
+	char key[RTE_TEL_MAX_STRING_LEN];
+	unsigned int i, n, used = 0, omitted = 0;
 
 	(void)cmd;
 	(void)params;
 	p = tel_enter();
 	rte_tel_data_start_dict(d);
 	n = vfw_route_count(p->rt);
-	for (i = 0; i < n; i++)
-		rte_tel_data_add_dict_u64(d, vfw_route_get(p->rt, i)->name,
-					  vfw_policy_route_hits(p, i));
+	for (i = 0; i < n; i++) {
+		if (!tel_room(&used, &omitted))
+			continue;
+		snprintf(key, sizeof(key), "%s", vfw_route_get(p->rt, i)->name);
+		tel_key(key);
+		rte_tel_data_add_dict_u64(d, key, vfw_policy_route_hits(p, i));
+	}
+	tel_end(d, omitted);
 	tel_leave();
 	return 0;
 }
@@ -135,7 +181,7 @@ tel_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct vfw_policy *p;
 	char key[RTE_TEL_MAX_STRING_LEN];
-	unsigned int i, n;
+	unsigned int i, n, used = 0, omitted = 0;
 
 	(void)cmd;
 	(void)params;
@@ -143,16 +189,27 @@ tel_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	n = vfw_nat_dnat_count(p->nat);
 	for (i = 0; i < n; i++) {
+		if (!tel_room(&used, &omitted))
+			continue;
 		snprintf(key, sizeof(key), "dnat/%s", vfw_nat_dnat(p->nat, i)->name);
+		tel_key(key);
 		rte_tel_data_add_dict_u64(d, key, vfw_policy_dnat_hits(p, i));
 	}
 	n = vfw_nat_snat_count(p->nat);
 	for (i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "snat/%s", vfw_nat_snat(p->nat, i)->name);
-		rte_tel_data_add_dict_u64(d, key, vfw_policy_snat_hits(p, i));
-		snprintf(key, sizeof(key), "snat/%s/exhausted", vfw_nat_snat(p->nat, i)->name);
-		rte_tel_data_add_dict_u64(d, key, vfw_policy_snat_fail(p, i));
+		if (tel_room(&used, &omitted)) {
+			snprintf(key, sizeof(key), "snat/%s", vfw_nat_snat(p->nat, i)->name);
+			tel_key(key);
+			rte_tel_data_add_dict_u64(d, key, vfw_policy_snat_hits(p, i));
+		}
+		if (tel_room(&used, &omitted)) {
+			snprintf(key, sizeof(key), "snat/%s/exhausted",
+				 vfw_nat_snat(p->nat, i)->name);
+			tel_key(key);
+			rte_tel_data_add_dict_u64(d, key, vfw_policy_snat_fail(p, i));
+		}
 	}
+	tel_end(d, omitted);
 	tel_leave();
 	return 0;
 }

@@ -100,6 +100,34 @@ def static_neighbors(sock):
     return sorted(n["address"] for n in r["neighbors"] if n["state"] == "static")
 
 
+def telemetry_names(s, sock, tag):
+    """dpdk-telemetry.py lists every rule and route, names with '-' too
+    (DPDK 22.11 refuses such keys: they used to be missing)."""
+    tool = shutil.which("dpdk-telemetry.py")
+    if tool is None:
+        return
+    r = request(sock, {"cmd": "rule.add", "rule": {
+        "name": "https-in.v2", "priority": 100, "direction": "inbound",
+        "access": "allow", "protocol": "tcp", "destination_ports": [443]}})
+    s.check(r["ok"], "rule.add https-in.v2", str(r)[:200])
+    p = subprocess.run(["/usr/bin/python3", tool, "-f", "vfwlim-%d-%s" % (os.getpid(), tag)],
+                       input="/vnetfw/rules\n/vnetfw/routes\n", capture_output=True,
+                       text=True, timeout=30)
+    got = {}
+    for line in p.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            got.update(json.loads(line))
+    rules = got.get("/vnetfw/rules") or {}
+    routes = got.get("/vnetfw/routes") or {}
+    s.check("inbound/https_in_v2" in rules and "inbound/DenyAllInBound" in rules,
+            "telemetry /vnetfw/rules: https-in.v2 as inbound/https_in_v2", str(rules)[:300])
+    s.check({"system_vnet", "system_cluster", "system_default"} <= set(routes),
+            "telemetry /vnetfw/routes: the system routes", str(routes)[:300])
+    r = request(sock, {"cmd": "rule.del", "name": "https-in.v2"})
+    s.check(r["ok"], "rule.del https-in.v2", str(r)[:200])
+
+
 @scenario("ctl-limits")
 def ctl_limits(s, env):
     """Changes past the neighbor table, the SNAT pools or what is forwarded
@@ -114,6 +142,7 @@ def ctl_limits(s, env):
             s.check(False, "vnetfw answers on its control socket")
             return
         gen0 = request(sock, {"cmd": "show", "what": "stats"})["stats"]["generation"]
+        telemetry_names(s, sock, tag)
         before = static_neighbors(sock)
         s.eq(before, ["10.0.1.1"], "one static neighbor to begin with")
 
