@@ -216,12 +216,16 @@ uint32_t vfw_dp_sessions(const struct vfw_dp *dp, uint32_t *by_state);
 /**
  * Ask every worker to do req and wait (bounded by timeout_ms) until all
  * finished. For VFW_REQ_SESSIONS, out/max receive up to max snapshots and
- * the count is returned. Control thread. Returns -ETIMEDOUT on timeout.
+ * the count is returned. Control thread. Returns -ETIMEDOUT on timeout,
+ * also when a worker has not taken an earlier request (a re-evaluation) in
+ * that time: that one is left in place, never replaced.
  */
 int vfw_dp_request(struct vfw_dp *dp, enum vfw_dp_req_type req, uint64_t gen,
 		   struct vfw_session_snapshot *out, unsigned int max,
 		   unsigned int timeout_ms);
-/** Start re-evaluating sessions against generation gen; non-blocking. */
+/** Start re-evaluating sessions against generation gen: posted to every
+ * worker's mailbox (once the worker has taken what was there), not waited
+ * for. */
 void vfw_dp_reevaluate(struct vfw_dp *dp, uint64_t gen);
 
 #ifdef __cplusplus

@@ -337,6 +337,25 @@ vfw_dp_sessions(const struct vfw_dp *dp, uint32_t *by_state)
 	return total;
 }
 
+/*
+ * Wait (bounded) until worker w has taken the request in its mailbox, if
+ * any. The mailbox holds one request: posting over one the worker has not
+ * taken yet would lose it. vfw_dp_reevaluate() returns without waiting for
+ * its request to be taken, so the next request, typically a "show
+ * sessions" right after the change's acknowledgement, may find it still
+ * there while the worker is descheduled (workers sharing a core).
+ */
+static bool
+mailbox_wait(const struct vfw_worker *w, uint64_t deadline)
+{
+	while (atomic_load_explicit(&w->req, memory_order_acquire) != VFW_REQ_NONE) {
+		if (rte_get_tsc_cycles() > deadline)
+			return false;
+		rte_pause();
+	}
+	return true;
+}
+
 int
 vfw_dp_request(struct vfw_dp *dp, enum vfw_dp_req_type req, uint64_t gen,
 	       struct vfw_session_snapshot *out, unsigned int max,
@@ -348,6 +367,9 @@ vfw_dp_request(struct vfw_dp *dp, enum vfw_dp_req_type req, uint64_t gen,
 	for (i = 0; i < dp->n_workers; i++) {
 		struct vfw_worker *w = dp->workers[i];
 
+		/* a re-evaluation not taken yet stays: time out instead */
+		if (!mailbox_wait(w, deadline))
+			return -ETIMEDOUT;
 		w->req_gen = gen;
 		w->req_out = out != NULL ? out + total : NULL;
 		w->req_max = out != NULL ? max - total : 0;
@@ -367,14 +389,22 @@ vfw_dp_request(struct vfw_dp *dp, enum vfw_dp_req_type req, uint64_t gen,
 	return (int)total;
 }
 
+/* A worker takes a request within one loop; this bounds a stuck one. */
+#define VFW_REEVAL_POST_MS 1000
+
 void
 vfw_dp_reevaluate(struct vfw_dp *dp, uint64_t gen)
 {
+	uint64_t deadline = rte_get_tsc_cycles() + dp->hz * VFW_REEVAL_POST_MS / 1000;
 	unsigned int i;
 
 	for (i = 0; i < dp->n_workers; i++) {
 		struct vfw_worker *w = dp->workers[i];
 
+		/* An earlier re-evaluation the worker has not taken yet may
+		 * be replaced (this one covers it), but not while the worker
+		 * reads it: wait for it to be taken first. */
+		(void)mailbox_wait(w, deadline);
 		w->req_gen = gen;
 		atomic_store_explicit(&w->req, VFW_REQ_REEVALUATE, memory_order_release);
 	}

@@ -28,7 +28,8 @@
  *
  * VFW_TEST_GENERATIONS overrides the number of generations (default 300).
  *
- * Also here: next-hop hints (one worker, in line) and the back-pressure
+ * Also here: next-hop hints (one worker, in line), existing: keep and
+ * reevaluate through the worker's mailbox (in line), and the back-pressure
  * between two workers' hand-off rings (one lcore stepping both loops).
  */
 #include <stdarg.h>
@@ -1058,6 +1059,111 @@ test_next_hop_hints(void **state)
 	rte_mempool_free(H.pool);
 }
 
+/* ---- existing: keep / reevaluate (single lcore) ---- */
+
+/* Every flow of the hint harness once; returns how many were forwarded. */
+static unsigned int
+reeval_round(void)
+{
+	struct rte_mbuf *m[32];
+	unsigned int f = 0, i, k;
+
+	H.tx = 0;
+	while (f < H_FLOWS) {
+		k = RTE_MIN(32u, H_FLOWS - f);
+		assert_int_equal(rte_pktmbuf_alloc_bulk(H.pool, m, k), 0);
+		for (i = 0; i < k; i++) {
+			memcpy(rte_pktmbuf_mtod(m[i], void *), H.tmpl[f + i], FRAME);
+			m[i]->data_len = m[i]->pkt_len = FRAME;
+			m[i]->port = VFW_PORT_VNET;
+		}
+		vfw_dp_process(H.w, m, (uint16_t)k, rte_rdtsc());
+		rte_rcu_qsbr_quiescent(H.qsv, 0);
+		f += k;
+	}
+	return H.tx;
+}
+
+/*
+ * A rule change that denies established flows: with "existing: keep"
+ * their sessions carry them on; re-evaluation removes them. The request
+ * goes through the worker's one-slot mailbox without waiting, so the
+ * control thread's next request (a "show sessions" right after the
+ * acknowledgement) can come before the worker took it, when the worker
+ * is descheduled (two workers on one core). That request must not
+ * replace it: it waits, here until it times out, since no worker runs,
+ * and the re-evaluation then still happens at the worker's next
+ * housekeeping.
+ */
+static void
+test_reevaluate_mailbox(void **state)
+{
+	struct vfw_session_snapshot snap[4];
+	struct vfw_config *cfg;
+	struct vfw_policy *p;
+	unsigned int i;
+
+	(void)state;
+	memset(&H, 0, sizeof(H));
+	H.pool = rte_pktmbuf_pool_create("reeval", 1023, 32, VFW_MBUF_PRIV_SIZE,
+					 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(H.pool);
+	H.qsv = rte_zmalloc("rqsv", rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
+	assert_non_null(H.qsv);
+	assert_int_equal(rte_rcu_qsbr_init(H.qsv, 1), 0);
+	H.neigh = vfw_neigh_create("rneigh", 64, SOCKET_ID_ANY, H.qsv);
+	H.pools = vfw_nat_pools_create(1, SOCKET_ID_ANY);
+	H.pm = vfw_policy_mgr_create(1, H.qsv, H.neigh, H.pools);
+	assert_non_null(H.neigh);
+	assert_non_null(H.pools);
+	assert_non_null(H.pm);
+	cfg = hint_config(H_APPL_A, 0, false);
+	assert_non_null(cfg);
+	add_static_neighbors(H.neigh, cfg);
+	H.dp = create_dp(1, NULL, H.pm, H.neigh, H.pools, H.pool, cfg);
+	assert_non_null(H.dp);
+	H.w = vfw_dp_worker(H.dp, 0);
+	vfw_dp_set_tx_hook(H.w, hint_collect, NULL);
+	for (i = 0; i < H_FLOWS; i++)
+		build_frame(H.tmpl[i], 10u << 24 | 1u << 8 | 50, SERVER,
+			    (uint16_t)(3000 + i), 53);
+	rte_rcu_qsbr_thread_register(H.qsv, 0);
+	rte_rcu_qsbr_thread_online(H.qsv, 0);
+	hint_publish(cfg);
+	assert_int_equal(reeval_round(), H_FLOWS);
+	assert_int_equal(vfw_dp_sessions(H.dp, NULL), H_FLOWS);
+
+	/* the rule that opened them now denies: kept, they still pass */
+	cfg = hint_config(H_APPL_A, 0, false);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->rules[0].name, "web");
+	cfg->rules[0].access = VFW_ACCESS_DENY;
+	p = hint_publish(cfg);
+	assert_int_equal(reeval_round(), H_FLOWS);
+	assert_int_equal(H.w->stats.drops[VFW_DROP_ACL_DENY], 0);
+
+	/* re-evaluated, and another request right behind it */
+	vfw_dp_reevaluate(H.dp, p->generation);
+	assert_int_equal(vfw_dp_request(H.dp, VFW_REQ_SESSIONS, 0, snap,
+					RTE_DIM(snap), 10), -ETIMEDOUT);
+	for (i = 0; i < 64 && vfw_dp_sessions(H.dp, NULL) != 0; i++)
+		vfw_dp_housekeeping(H.w, rte_rdtsc());
+	assert_int_equal(vfw_dp_sessions(H.dp, NULL), 0);
+	assert_int_equal(H.w->stats.ev[VFW_EV_REEVAL_DROPPED], H_FLOWS);
+	/* and the flows are new flows again, which the rule denies */
+	assert_int_equal(reeval_round(), 0);
+	assert_int_equal(H.w->stats.drops[VFW_DROP_ACL_DENY], H_FLOWS);
+
+	rte_rcu_qsbr_thread_offline(H.qsv, 0);
+	rte_rcu_qsbr_thread_unregister(H.qsv, 0);
+	vfw_dp_free(H.dp);
+	vfw_policy_mgr_free(H.pm);
+	vfw_nat_pools_free(H.pools);
+	vfw_neigh_free(H.neigh);
+	rte_free(H.qsv);
+	rte_mempool_free(H.pool);
+}
+
 /* ---- hand-off back-pressure (one lcore steps two workers' loops) ---- */
 
 /*
@@ -1504,6 +1610,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rcu_stress, setup, teardown),
 		cmocka_unit_test(test_next_hop_hints),
+		cmocka_unit_test(test_reevaluate_mailbox),
 		cmocka_unit_test(test_handoff_backpressure),
 		cmocka_unit_test(test_owner_vnet_address),
 		cmocka_unit_test(test_rss_hash),

@@ -5,15 +5,19 @@
 # stateful: NSG semantics of sessions. Inbound flows that a rule allows get
 # their replies through although every outbound flow is denied; a flow the
 # cluster side starts is dropped by the outbound rule (counted on it); a
-# TCP packet that starts nothing (no SYN) is dropped as ct_invalid; UDP and
-# ping sessions exist while they are used and age out after their
-# (shortened) timeout.
+# TCP packet that starts nothing (no SYN) is dropped as ct_invalid; a rule
+# change that denies an established TCP connection leaves it alone with
+# "existing: keep" (new connections are refused) and cuts it with
+# "existing: reevaluate"; UDP and ping sessions exist while they are used
+# and age out after their (shortened) timeout.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib.sh
 . "$HERE/../lib.sh"
 # shellcheck source=common-traffic.inc.sh
 . "$HERE/common-traffic.inc.sh"
+# shellcheck source=hardening.inc.sh
+. "$HERE/hardening.inc.sh"
 
 nt_begin stateful
 nt_traffic_setup
@@ -79,6 +83,34 @@ PY
 nt_check "a bare ACK with no session is sent" ack_only
 sleep 0.5
 nt_expect_increase "it is dropped as ct_invalid" drops.ct_invalid "$before"
+
+# A rule change that denies an established connection (a line echoed
+# every 0.2 s on client -> server:9000, opened by rule tcp9000-in). NSG
+# keeps it by default; "existing": "reevaluate" cuts it (its session goes,
+# and its next segments open nothing).
+hd_echo_server "$VFW_NS_CL" "$VFW_TOPO_SERVER" 9000 "$NT_DIR/echo9000.log"
+rule9000() { # ACCESS [EXISTING]
+	local r ex=''
+	[[ -n ${2:-} ]] && ex=",\"existing\":\"$2\""
+	r=$(vfw_ctl_json "$VFW_FW_SOCK" "{\"cmd\":\"rule.replace\"$ex,\"rule\":{\"name\":\"tcp9000-in\",\"priority\":130,\"direction\":\"inbound\",\"access\":\"$1\",\"protocol\":\"tcp\",\"source\":[\"10.0.1.0/24\"],\"destination\":[\"10.240.1.10\"],\"destination_ports\":[9000]}}")
+	[[ $(vfw_json_get "$r" ok) == True ]]
+}
+hd_echo_client_bg "$VFW_NS_VNET" "$VFW_TOPO_SERVER" 9000 3 0.2 "$NT_DIR/keep9000.log"
+sleep 1
+nt_check "rule.replace tcp9000-in to deny (existing: keep, the default)" rule9000 deny
+nt_check "  ... a new connection to :9000 is refused" \
+	hd_tcp_refused "$VFW_NS_VNET" "$VFW_TOPO_SERVER" 9000
+nt_check "  ... the established one goes on, every line echoed" \
+	hd_wait_pid "$HD_ECHO_PID" 10
+nt_check "rule.replace tcp9000-in back to allow" rule9000 allow
+hd_echo_client_bg "$VFW_NS_VNET" "$VFW_TOPO_SERVER" 9000 3 0.2 "$NT_DIR/reeval9000.log"
+sleep 1
+before=$(vfw_stat events.sessions_reevaluated_out)
+nt_check "rule.replace tcp9000-in to deny, existing: reevaluate" rule9000 deny reevaluate
+cut() { ! hd_wait_pid "$HD_ECHO_PID" 10; }
+nt_check "  ... the established connection is cut" cut
+nt_expect_increase "  ... its session counted (sessions_reevaluated_out)" \
+	events.sessions_reevaluated_out "$before"
 
 # Sessions: the UDP and ICMP ones exist now and age out within their 3 s.
 nt_check "UDP: another exchange" nt_udp_ok "$VFW_NS_VNET" "$VFW_TOPO_SERVER" 5353
