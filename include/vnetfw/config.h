@@ -55,6 +55,13 @@ void vfw_errors_add(struct vfw_errors *e, const char *file,
 #define VFW_PORT_MTU_MIN 68u
 #define VFW_PORT_MTU_MAX ((unsigned int)(UINT16_MAX - RTE_PKTMBUF_HEADROOM - \
 					 RTE_ETHER_HDR_LEN - RTE_VLAN_HLEN))
+/**
+ * Distinct IPv4 addresses the appliance answers for (interface addresses,
+ * DNAT destinations, SNAT translated addresses): lib/policy keeps them in
+ * a table of this size (room for every SNAT pool's address and as many
+ * DNAT addresses again).
+ */
+#define VFW_MAX_OWNED 512u
 
 /**
  * Static neighbors a config may have: a quarter of the neighbor table

@@ -39,7 +39,9 @@ extern "C" {
 #endif
 
 #define VFW_MAX_WORKERS 16
-#define VFW_MAX_OWNED 64   /**< addresses the appliance answers for */
+/** "Inside" prefixes of flow ownership (read per packet with several
+ * workers): at most this many, once deduplicated. */
+#define VFW_MAX_INSIDE 64u
 
 /** Per-worker counters of one generation (indexes as in acl/route/nat). */
 struct vfw_policy_counters {
@@ -73,7 +75,7 @@ struct vfw_policy {
 	struct vfw_owned_addr owned[VFW_MAX_OWNED];
 	unsigned int n_owned;
 	/** "Inside" prefixes for worker dispatch (cluster side). */
-	struct vfw_prefix inside[VFW_MAX_OWNED];
+	struct vfw_prefix inside[VFW_MAX_INSIDE];
 	unsigned int n_inside;
 	uint32_t iface_ip[VFW_PORT_MAX]; /**< interface addresses, network order */
 	uint32_t bcast[VFW_PORT_MAX];    /**< port subnets' broadcast addresses */

@@ -1011,6 +1011,68 @@ check_snat_pools(struct cfg_ctx *c, const struct vfw_config *cfg,
 	free(p);
 }
 
+/*
+ * The appliance answers ARP for, and terminates, its interface addresses,
+ * DNAT destinations and SNAT addresses: at most VFW_MAX_OWNED distinct
+ * ones (lib/policy keeps them in a small table read per new flow). The
+ * item that adds one too many is the error.
+ */
+static bool
+owned_add(uint32_t *seen, unsigned int *n, uint32_t ip)
+{
+	unsigned int i;
+
+	for (i = 0; i < *n; i++)
+		if (seen[i] == ip)
+			return true;
+	if (*n == VFW_MAX_OWNED)
+		return false;
+	seen[(*n)++] = ip;
+	return true;
+}
+
+static void
+check_owned(struct cfg_ctx *c, const struct vfw_config *cfg,
+	    const struct cfg_broken *bk)
+{
+	uint32_t seen[VFW_MAX_OWNED];
+	unsigned int n = 0, i, j;
+	char path[128], a[64];
+
+	for (i = 0; i < VFW_PORT_MAX; i++)
+		if (cfg->ports[i].address.ip.af == VFW_AF_INET)
+			(void)owned_add(seen, &n, cfg->ports[i].address.ip.v4);
+	for (i = 0; cfg->dnat != NULL && i < cfg->n_dnat; i++) {
+		const struct vfw_cfg_dnat *d = &cfg->dnat[i];
+
+		if (skipped(bk->dnat, i) || d->destination.af != VFW_AF_INET ||
+		    owned_add(seen, &n, d->destination.v4))
+			continue;
+		cfg_err(c, &d->loc,
+			"%s.destination: %s is one address too many: the appliance answers for at most %u (interface addresses, DNAT destinations, SNAT translated addresses)",
+			nat_path(path, sizeof(path), "dnat", i, d->name),
+			vfw_ip_str(&d->destination, a, sizeof(a)), VFW_MAX_OWNED);
+		return;
+	}
+	for (i = 0; cfg->snat != NULL && i < cfg->n_snat; i++) {
+		const struct vfw_cfg_snat *x = &cfg->snat[i];
+
+		if (skipped(bk->snat, i))
+			continue;
+		for (j = 0; x->translated_addresses != NULL && j < x->n_translated; j++) {
+			const struct vfw_ip *t = &x->translated_addresses[j];
+
+			if (t->af != VFW_AF_INET || owned_add(seen, &n, t->v4))
+				continue;
+			cfg_err(c, &x->loc,
+				"%s.translated_addresses: %s is one address too many: the appliance answers for at most %u (interface addresses, DNAT destinations, SNAT translated addresses)",
+				nat_path(path, sizeof(path), "snat", i, x->name),
+				vfw_ip_str(t, a, sizeof(a)), VFW_MAX_OWNED);
+			return;
+		}
+	}
+}
+
 static void
 check_nat(struct cfg_ctx *c, const struct vfw_config *cfg,
 	  const struct cfg_broken *bk)
@@ -1034,6 +1096,7 @@ check_nat(struct cfg_ctx *c, const struct vfw_config *cfg,
 	check_dnat(c, cfg, skip, bk);
 	check_snat(c, cfg, skip + cfg->n_dnat, bk);
 	check_snat_pools(c, cfg, bk);
+	check_owned(c, cfg, bk);
 	first = find_dups(n, skip, nat_name_cmp, cfg);
 	if (first == NULL) {
 		OOM(c);

@@ -110,7 +110,8 @@ vfw_policy_free(struct vfw_policy *p)
 	free(p);
 }
 
-static void
+/* Returns false when the table is full (the caller reports it). */
+static bool
 add_owned(struct vfw_policy *p, const struct vfw_config *cfg, uint32_t ip,
 	  unsigned int kind)
 {
@@ -120,23 +121,53 @@ add_owned(struct vfw_policy *p, const struct vfw_config *cfg, uint32_t ip,
 	for (i = 0; i < p->n_owned; i++) {
 		if (p->owned[i].ip == ip) {
 			p->owned[i].kind |= kind;
-			return;
+			return true;
 		}
 	}
 	if (p->n_owned == VFW_MAX_OWNED)
-		return;
+		return false;
 	port = vfw_route_port_of(cfg, ip);
 	p->owned[p->n_owned].ip = ip;
 	p->owned[p->n_owned].port = port < 0 ? VFW_PORT_VNET : (uint8_t)port;
 	p->owned[p->n_owned].kind = (uint8_t)kind;
 	p->n_owned++;
+	return true;
 }
 
-static void
+/* Does IPv4 prefix a contain prefix b? */
+static bool
+prefix4_contains(const struct vfw_prefix *a, const struct vfw_prefix *b)
+{
+	uint32_t m = a->len == 0 ? 0 : rte_cpu_to_be_32(~0u << (32 - a->len));
+
+	return a->len <= b->len && ((a->ip.v4 ^ b->ip.v4) & m) == 0;
+}
+
+/*
+ * Add an inside prefix, unless one already there holds it (a DNAT backend
+ * in the cluster subnet, the same public address in many DNAT rules);
+ * those it holds go. Returns false when the table is full.
+ */
+static bool
 add_inside(struct vfw_policy *p, const struct vfw_prefix *pfx)
 {
-	if (p->n_inside < VFW_MAX_OWNED && pfx->ip.af == VFW_AF_INET)
-		p->inside[p->n_inside++] = *pfx;
+	unsigned int i;
+
+	if (pfx->ip.af != VFW_AF_INET)
+		return true;
+	for (i = 0; i < p->n_inside; i++)
+		if (prefix4_contains(&p->inside[i], pfx))
+			return true;
+	for (i = 0; i < p->n_inside;) {
+		if (prefix4_contains(pfx, &p->inside[i]))
+			p->inside[i] = p->inside[--p->n_inside];
+		else
+			i++;
+	}
+	if (p->n_inside == VFW_MAX_INSIDE)
+		return false;
+	p->inside[p->n_inside++] = *pfx;
+	return true;
 }
 
 /*
@@ -145,12 +176,20 @@ add_inside(struct vfw_policy *p, const struct vfw_prefix *pfx)
  * every address that NAT puts in packets. Both directions of a flow have
  * the same set of outside addresses, so hashing only those keeps a flow on
  * one worker even when NAT rewrites the inside part.
+ *
+ * Both tables are fixed (owned is read linearly per new flow, inside per
+ * packet with several workers). A policy that does not fit is refused: an
+ * address left out would silently not be answered for, or a NAT flow's
+ * two directions would meet different workers. With one worker nothing
+ * reads inside (no dispatch), and what does not fit there is no error.
  */
-static void
-derive_addresses(struct vfw_policy *p, const struct vfw_config *cfg)
+static int
+derive_addresses(struct vfw_policy *p, const struct vfw_config *cfg,
+		 struct vfw_errors *errs)
 {
 	struct vfw_prefix host = { .len = 32 };
 	unsigned int i, j;
+	bool own_ok = true, in_ok = true;
 
 	host.ip.af = VFW_AF_INET;
 	for (i = 0; i < VFW_PORT_MAX; i++) {
@@ -159,36 +198,50 @@ derive_addresses(struct vfw_policy *p, const struct vfw_config *cfg)
 		p->iface_ip[i] = sub.ip.v4;
 		p->bcast[i] = sub.len >= 31 ? 0 :
 			sub.ip.v4 | rte_cpu_to_be_32(0xffffffffu >> sub.len);
-		add_owned(p, cfg, sub.ip.v4, VFW_OWN_IFACE);
+		own_ok &= add_owned(p, cfg, sub.ip.v4, VFW_OWN_IFACE);
 		host.ip.v4 = sub.ip.v4;
-		add_inside(p, &host);
+		in_ok &= add_inside(p, &host);
 	}
 	{
 		struct vfw_prefix sub = cfg->ports[VFW_PORT_CLUSTER].address;
 
 		if (sub.len < 32 && sub.len > 0)
 			sub.ip.v4 &= rte_cpu_to_be_32(~0u << (32 - sub.len));
-		add_inside(p, &sub);
+		in_ok &= add_inside(p, &sub);
 	}
 	for (i = 0; i < cfg->n_dnat; i++) {
-		add_owned(p, cfg, cfg->dnat[i].destination.v4, VFW_OWN_DNAT);
+		own_ok &= add_owned(p, cfg, cfg->dnat[i].destination.v4, VFW_OWN_DNAT);
 		host.ip.v4 = cfg->dnat[i].destination.v4;
-		add_inside(p, &host);
+		in_ok &= add_inside(p, &host);
 		host.ip.v4 = cfg->dnat[i].translated_address.v4;
-		add_inside(p, &host);
+		in_ok &= add_inside(p, &host);
 	}
 	for (i = 0; i < cfg->n_snat; i++) {
 		const struct vfw_cfg_snat *s = &cfg->snat[i];
 
 		for (j = 0; j < s->n_translated; j++) {
-			add_owned(p, cfg, s->translated_addresses[j].v4,
-				  VFW_OWN_SNAT);
+			own_ok &= add_owned(p, cfg, s->translated_addresses[j].v4,
+					    VFW_OWN_SNAT);
 			host.ip.v4 = s->translated_addresses[j].v4;
-			add_inside(p, &host);
+			in_ok &= add_inside(p, &host);
 		}
 		for (j = 0; j < s->n_source; j++)
-			add_inside(p, &s->source[j]);
+			in_ok &= add_inside(p, &s->source[j]);
 	}
+	if (!own_ok)
+		vfw_errors_add(errs, cfg->file, NULL,
+			       "more than %u distinct addresses to answer for "
+			       "(interface addresses, nat.dnat destinations, "
+			       "nat.snat translated_addresses)", VFW_MAX_OWNED);
+	if (p->n_workers <= 1)
+		in_ok = true;
+	if (!in_ok)
+		vfw_errors_add(errs, cfg->file, NULL,
+			       "with %u workers: more than %u distinct NAT prefixes "
+			       "(the cluster subnet, nat.snat sources and NAT "
+			       "addresses outside them) to keep flows on their "
+			       "worker", p->n_workers, VFW_MAX_INSIDE);
+	return own_ok && in_ok ? 0 : -E2BIG;
 }
 
 struct vfw_policy *
@@ -224,7 +277,8 @@ vfw_policy_build(struct vfw_policy_mgr *pm, const struct vfw_config *cfg,
 		p->rt = vfw_route_table_build(p->cfg, name, pm->neigh, errs);
 	if (p->rt == NULL)
 		goto fail;
-	derive_addresses(p, p->cfg);
+	if (derive_addresses(p, p->cfg, errs) < 0)
+		goto fail;
 
 	nr = vfw_acl_rule_count(p->acl);
 	nrt = vfw_route_count(p->rt);

@@ -676,6 +676,22 @@ has_inside(const struct vfw_policy *p, const char *ip, uint8_t len)
 	return false;
 }
 
+/* Is ip covered by one of p's inside prefixes? */
+static bool
+is_inside(const struct vfw_policy *p, const char *ip)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_inside; i++) {
+		const struct vfw_prefix *x = &p->inside[i];
+		uint32_t m = x->len == 0 ? 0 : htonl(~0u << (32 - x->len));
+
+		if (x->ip.af == VFW_AF_INET && ((ip4(ip) ^ x->ip.v4) & m) == 0)
+			return true;
+	}
+	return false;
+}
+
 static const struct vfw_owned_addr *
 owned_entry(const struct vfw_policy *p, const char *ip)
 {
@@ -726,17 +742,21 @@ test_owned_addresses(void **state)
 	assert_int_equal(o->port, VFW_PORT_CLUSTER);
 
 	/* inside prefixes: interface hosts, the cluster subnet (masked),
-	 * DNAT destinations and backends, SNAT addresses and sources */
+	 * DNAT destinations and backends, SNAT addresses and sources; each
+	 * once, none inside another (the backends and the cluster address
+	 * are in the cluster subnet) */
 	assert_true(has_inside(p, "10.0.1.4", 32));
-	assert_true(has_inside(p, "10.240.0.4", 32));
 	assert_true(has_inside(p, "10.240.0.0", 16));
 	assert_true(has_inside(p, "10.0.1.5", 32));
-	assert_true(has_inside(p, "10.240.1.10", 32));
-	assert_true(has_inside(p, "10.240.1.11", 32));
 	assert_true(has_inside(p, "10.0.1.6", 32));
 	assert_true(has_inside(p, "172.16.0.0", 12));
-	assert_false(has_inside(p, "10.0.1.1", 32));
+	assert_true(is_inside(p, "10.240.0.4"));
+	assert_true(is_inside(p, "10.240.1.10"));
+	assert_true(is_inside(p, "10.240.1.11"));
+	assert_int_equal(p->n_inside, 5);
+	assert_false(is_inside(p, "10.0.1.1"));
 	assert_false(has_inside(p, "10.0.0.0", 8));   /* exclude is not inside */
+	assert_false(is_inside(p, "10.1.0.1"));
 	install(&f, p);
 
 	/* the next generation without NAT owns only the interfaces */
@@ -745,9 +765,101 @@ test_owned_addresses(void **state)
 	assert_int_equal(vfw_policy_owned(p, ip4("10.0.1.4")), VFW_OWN_IFACE);
 	assert_int_equal(vfw_policy_owned(p, ip4("10.0.1.5")), 0);
 	assert_int_equal(vfw_policy_owned(p, ip4("10.0.1.6")), 0);
-	assert_false(has_inside(p, "10.240.1.10", 32));
+	assert_false(is_inside(p, "10.0.1.5"));
+	assert_int_equal(p->n_inside, 2);
 	install(&f, p);
 	fx_fini(&f);
+}
+
+/*
+ * Many port forwards on one public address (to backends in the cluster
+ * subnet, and one outside it), then SNAT for pods outside the cluster
+ * subnet: every NAT address and source is inside, whatever the number of
+ * DNAT rules (the tables are small and fixed: a repeated address must not
+ * take an entry per rule, and nothing may be left out silently).
+ */
+static void
+test_owned_many_dnat(void **state)
+{
+	const size_t cap = 1 << 17;
+	char *y = malloc(cap);
+	size_t len;
+	struct fx f, f2;
+	struct vfw_policy *p;
+	struct vfw_errors errs;
+	struct vfw_config *cfg;
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(y);
+	fx_init(&f, 1);
+	len = (size_t)snprintf(y, cap, "%s", PORTS "nat:\n  dnat:\n");
+	for (i = 0; i < 100; i++)
+		len += (size_t)snprintf(y + len, cap - len,
+			"    - {name: fwd%u, protocol: tcp, destination: 10.0.1.4,"
+			" destination_port: %u, translated_address: 10.240.%u.%u,"
+			" translated_port: 80}\n", i, 8000 + i, 1 + i / 200, 10 + i % 200);
+	len += (size_t)snprintf(y + len, cap - len,
+		"    - {name: far, protocol: udp, destination: 10.0.1.4, destination_port: 53,"
+		" translated_address: 10.50.0.53, translated_port: 53}\n"
+		"  snat:\n"
+		"    - {name: pods, source: [10.244.0.0/16], translated_addresses: [10.0.1.4]}\n");
+	p = build_ok(&f, y);
+	assert_true(is_inside(p, "10.240.1.10"));
+	assert_true(is_inside(p, "10.240.1.109"));
+	assert_true(has_inside(p, "10.50.0.53", 32));
+	assert_true(has_inside(p, "10.244.0.0", 16));
+	assert_int_equal(p->n_inside, 4);
+	assert_int_equal(p->n_owned, 2);
+	assert_int_equal(vfw_policy_owned(p, ip4("10.0.1.4")),
+			 VFW_OWN_IFACE | VFW_OWN_DNAT | VFW_OWN_SNAT);
+	install(&f, p);
+
+	/* 510 public addresses: with the interfaces, as many as the
+	 * appliance answers for (VFW_MAX_OWNED); one more is refused by the
+	 * config checks, at the rule that adds it */
+	len = (size_t)snprintf(y, cap, "%s", PORTS "nat:\n  dnat:\n");
+	for (i = 0; i < VFW_MAX_OWNED - 2; i++)
+		len += (size_t)snprintf(y + len, cap - len,
+			"    - {name: pub%u, protocol: tcp, destination: 100.64.%u.%u,"
+			" destination_port: 80, translated_address: 10.240.1.10,"
+			" translated_port: 80}\n", i, i / 250, 1 + i % 250);
+	snprintf(y + len, cap - len,
+		 "    - {name: one-more, protocol: tcp, destination: 100.65.0.1,"
+		 " destination_port: 80, translated_address: 10.240.1.10,"
+		 " translated_port: 80}\n");
+	vfw_errors_init(&errs);
+	assert_null(vfw_config_load_string(y, strlen(y), "<test>", &errs));
+	assert_int_equal(errs.n, 1);
+	if (strstr(errs.msg[0], "nat.dnat[510] (one-more).destination: "
+		   "100.65.0.1 is one address too many") == NULL)
+		fail_msg("got %s", errs.msg[0]);
+	vfw_errors_free(&errs);
+	/* without it the config is good: every address is answered for */
+	snprintf(y + len, cap - len, "  snat:\n"
+		 "    - {name: pods, source: [10.244.0.0/16], translated_addresses: [10.0.1.4]}\n");
+	p = build_ok(&f, y);
+	assert_int_equal(p->n_owned, VFW_MAX_OWNED);
+	assert_int_equal(vfw_policy_owned(p, ip4("100.64.2.10")), VFW_OWN_DNAT);
+	install(&f, p);
+	fx_fini(&f);
+
+	/* With two workers, the 510 addresses and the pods' prefix do not
+	 * fit the inside prefixes that keep a NAT flow on one worker: the
+	 * build says so instead of leaving some out (their flows would
+	 * meet two workers). */
+	fx_init(&f2, 2);
+	cfg = load(y);
+	vfw_errors_init(&errs);
+	assert_null(vfw_policy_build(f2.pm, cfg, &errs));
+	for (i = 0; i < errs.n; i++)
+		if (strstr(errs.msg[i], "with 2 workers: more than 64 distinct NAT prefixes") != NULL)
+			break;
+	assert_true(i < errs.n);
+	vfw_errors_free(&errs);
+	vfw_config_free(cfg);
+	free(y);
+	fx_fini(&f2);
 }
 
 /* ---- failed builds ---- */
@@ -889,6 +1001,7 @@ main(void)
 		cmocka_unit_test(test_counter_names_not_positions),
 		cmocka_unit_test(test_route_table_shared),
 		cmocka_unit_test(test_owned_addresses),
+		cmocka_unit_test(test_owned_many_dnat),
 		cmocka_unit_test(test_failed_build_frees),
 		cmocka_unit_test(test_retire_frees),
 	};
