@@ -4,8 +4,8 @@
 #
 # basic: one worker on af_packet. The appliance answers ARP and ping for its
 # addresses, learns its neighbors by ARP, forwards ping/TCP/UDP both ways,
-# blackholes a None route (route_none) and drops TTL 1 (ttl_expired);
-# dpdk-telemetry.py answers the /vnetfw/* commands.
+# blackholes a None route (route_none, and the route's hits) and drops
+# TTL 1 (ttl_expired); dpdk-telemetry.py answers the /vnetfw/* commands.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib.sh
@@ -21,9 +21,21 @@ nt_check "ping client -> appliance 10.0.1.4" vfw_ping "$VFW_NS_VNET" "$VFW_TOPO_
 nt_check "ping server -> appliance 10.240.0.4" vfw_ping "$VFW_NS_CL" "$VFW_TOPO_FW_CL"
 nt_traffic_checks
 
+# route_hits NAME: the hits of a route in "show routes"
+route_hits() {
+	vfw_ctl_json "$VFW_FW_SOCK" '{"cmd":"show","what":"routes"}' |
+		"$VFW_PYTHON" -c '
+import json, sys
+print(sum(r["hits"] for r in json.load(sys.stdin)["routes"] if r["name"] == sys.argv[1]))
+' "$1"
+}
 before=$(vfw_stat drops.route_none)
+hole=$(route_hits blackhole)
 nt_check "ping 10.66.0.1 (None route) fails" vfw_ping_fails "$VFW_NS_VNET" 10.66.0.1
 nt_expect_increase "blackholed pings counted" drops.route_none "$before"
+hole_now=$(route_hits blackhole)
+nt_check "  ... and on the route: show routes blackhole hits $hole -> $hole_now" \
+	test "$((hole_now - hole))" -eq "$(($(vfw_stat drops.route_none) - before))"
 
 before=$(vfw_stat drops.ttl_expired)
 nt_check "ping with TTL 1 through the appliance fails" \
