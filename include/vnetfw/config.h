@@ -198,6 +198,7 @@ struct vfw_cfg_conntrack {
 	uint32_t max_sessions;     /**< default 1048576 */
 	bool tcp_loose;            /**< default false */
 	struct vfw_cfg_timeouts timeouts;
+	struct vfw_loc max_sessions_loc; /**< where max_sessions is set; 0 if not */
 };
 
 struct vfw_cfg_control {

@@ -320,7 +320,8 @@ vfw_config_check_restart(const struct vfw_config *running,
 		}
 	}
 	if (running->conntrack.max_sessions != cand->conntrack.max_sessions) {
-		vfw_errors_add(errs, cand->file, NULL,
+		vfw_errors_add(errs, cand->file,
+			       &cand->conntrack.max_sessions_loc,
 			       "conntrack.max_sessions: %u -> %u %s (it sizes memory at start)",
 			       running->conntrack.max_sessions,
 			       cand->conntrack.max_sessions, tail);

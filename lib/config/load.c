@@ -453,8 +453,10 @@ parse_conntrack(struct cfg_ctx *c, yaml_node_t *n, struct vfw_cfg_conntrack *ct)
 		return;
 	if (v[CK_MAX_SESSIONS] &&
 	    cfg_u32(c, v[CK_MAX_SESSIONS], "conntrack.max_sessions", 1024,
-		    67108864, &x) == 0)
+		    67108864, &x) == 0) {
 		ct->max_sessions = x;
+		ct->max_sessions_loc = cfg_node_loc(v[CK_MAX_SESSIONS]);
+	}
 	if (v[CK_TCP_LOOSE] &&
 	    cfg_bool(c, v[CK_TCP_LOOSE], "conntrack.tcp_loose", &b) == 0)
 		ct->tcp_loose = b;

@@ -262,7 +262,11 @@ assert_config_equal(const struct vfw_config *a, const struct vfw_config *b)
 	assert_int_equal(a->n_routes, b->n_routes);
 	for (j = 0; j < a->n_routes; j++)
 		assert_true(route_eq(&a->routes[j], &b->routes[j]));
-	assert_memory_equal(&a->conntrack, &b->conntrack, sizeof(a->conntrack));
+	/* everything but where max_sessions was written */
+	assert_int_equal(a->conntrack.max_sessions, b->conntrack.max_sessions);
+	assert_int_equal(a->conntrack.tcp_loose, b->conntrack.tcp_loose);
+	assert_memory_equal(&a->conntrack.timeouts, &b->conntrack.timeouts,
+			    sizeof(a->conntrack.timeouts));
 	assert_string_equal(a->control.socket, b->control.socket);
 	assert_int_equal(a->control.mode, b->control.mode);
 }
@@ -522,7 +526,8 @@ test_check_restart(void **state)
 	assert_non_null(strstr(e.msg[1], "ports.cluster.address: 10.240.0.4/16 -> 10.240.0.5/16 cannot"));
 	assert_non_null(strstr(e.msg[2], "ports.cluster.mac: unset -> 02:00:00:00:00:02 cannot"));
 	assert_non_null(strstr(e.msg[3], "ports.cluster.mtu: unset (the device's 1500) -> 9000 cannot"));
-	assert_non_null(strstr(e.msg[4], "conntrack.max_sessions: 1048576 -> 2048 cannot"));
+	/* at the value that changed, like the port fields */
+	assert_non_null(strstr(e.msg[4], "t.yaml:5:27: conntrack.max_sessions: 1048576 -> 2048 cannot"));
 	vfw_errors_free(&e);
 	vfw_config_free(a);
 	vfw_config_free(b);
