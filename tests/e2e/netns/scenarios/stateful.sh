@@ -9,7 +9,8 @@
 # change that denies an established TCP connection leaves it alone with
 # "existing: keep" (new connections are refused) and cuts it with
 # "existing: reevaluate"; UDP and ping sessions exist while they are used
-# and age out after their (shortened) timeout.
+# and age out after their (shortened) timeout, and a TCP connection idle
+# for longer than tcp_established (2 s) is cut.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib.sh
@@ -111,6 +112,19 @@ cut() { ! hd_wait_pid "$HD_ECHO_PID" 10; }
 nt_check "  ... the established connection is cut" cut
 nt_expect_increase "  ... its session counted (sessions_reevaluated_out)" \
 	events.sessions_reevaluated_out "$before"
+
+# An established connection idle for longer than tcp_established (2 s):
+# its session is gone, so its next segment opens nothing (ct_invalid)
+# and the exchange fails (the 0.2 s exchanges above kept theirs alive).
+nt_check "rule.replace tcp9000-in back to allow" rule9000 allow
+before=$(vfw_stat drops.ct_invalid)
+hd_echo_client_bg "$VFW_NS_VNET" "$VFW_TOPO_SERVER" 9000 3.5 3 "$NT_DIR/idle9000.log"
+idle_cut() { # the first line echoed, the one after the pause not
+	! hd_wait_pid "$HD_ECHO_PID" 10 &&
+		grep -q '^ok 1 fail [1-9]' "$NT_DIR/idle9000.log"
+}
+nt_check "TCP idle 3 s (> tcp_established 2 s): the next line gets no echo" idle_cut
+nt_expect_increase "  ... its segments dropped as ct_invalid" drops.ct_invalid "$before"
 
 # Sessions: the UDP and ICMP ones exist now and age out within their 3 s.
 nt_check "UDP: another exchange" nt_udp_ok "$VFW_NS_VNET" "$VFW_TOPO_SERVER" 5353
