@@ -238,12 +238,17 @@ static void
 list_ports(void)
 {
 	char name[RTE_ETH_NAME_MAX_LEN];
+	unsigned int n = 0;
 	uint16_t pid;
 
 	RTE_ETH_FOREACH_DEV(pid) {
 		rte_eth_dev_get_name_by_port(pid, name);
 		fprintf(stderr, "  port %u: %s\n", pid, name);
+		n++;
 	}
+	if (n == 0)
+		fprintf(stderr, "  none (a --vdev that fails to probe, e.g. a memif socket "
+			"already in use, is reported in the EAL lines above)\n");
 }
 
 static const char *const role_names[VFW_PORT_MAX] = { "vnet", "cluster" };
