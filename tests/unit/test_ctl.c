@@ -473,6 +473,34 @@ test_show(void **state)
 	rm_tmpdir();
 }
 
+/*
+ * JSON escapes a character beyond U+FFFF as a UTF-16 surrogate pair
+ * (Python's json.dumps does, by default); libyaml alone refused it.
+ */
+static void
+test_surrogate_pairs(void **state)
+{
+	struct vfw_ctl *c = *state;
+	const struct vfw_cfg_rule *r;
+
+	EXPECT_OK(c, "{\"cmd\":\"rule.add\",\"rule\":{\"name\":\"emoji\",\"priority\":700,"
+		  "\"direction\":\"inbound\",\"access\":\"deny\","
+		  "\"description\":\"a\\ud83d\\ude00b \\\\ud83d\\\\ude00 \\u00e9 \\uD83D\\uDE01\"}}");
+	r = NULL;
+	for (unsigned int i = 0; i < vfw_ctl_running(c)->n_rules; i++)
+		if (strcmp(vfw_ctl_running(c)->rules[i].name, "emoji") == 0)
+			r = &vfw_ctl_running(c)->rules[i];
+	assert_non_null(r);
+	/* the pair is U+1F600; an escaped backslash stays text; BMP as is */
+	assert_string_equal(r->description,
+			    "a\xf0\x9f\x98\x80" "b \\ud83d\\ude00 \xc3\xa9 \xf0\x9f\x98\x81");
+	/* a lone surrogate is no character: refused, nothing applied */
+	EXPECT_ERR(c, "{\"cmd\":\"rule.add\",\"rule\":{\"name\":\"lone\",\"priority\":701,"
+		   "\"direction\":\"inbound\",\"access\":\"deny\","
+		   "\"description\":\"\\ud83d x\"}}", "line 1, column");
+	assert_int_equal(fk.n_apply, 1);
+}
+
 static void
 test_rules(void **state)
 {
@@ -1543,6 +1571,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_validation_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routes_nat_neighbors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_surrogate_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_validate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_diff_snat_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_failures, setup, teardown),

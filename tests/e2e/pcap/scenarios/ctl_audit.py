@@ -128,7 +128,7 @@ def telemetry_names(s, sock, tag):
     s.check(r["ok"], "rule.del https-in.v2", str(r)[:200])
 
 
-@scenario("ctl-limits")
+@scenario("ctl-limits", workers=1)
 def ctl_limits(s, env):
     """Changes past the neighbor table, the SNAT pools or what is forwarded
     (IPv6) are refused as a whole, by validate too; the SNAT order is a
@@ -236,7 +236,7 @@ def explain(sock, direction, proto, src, dst, dport=None):
     return r.get("explain", {}).get("verdict"), r
 
 
-@scenario("explain-agrees")
+@scenario("explain-agrees", workers=1)
 def explain_agrees(s, env):
     """explain tells what the data plane does with a new flow, also when it
     is dropped before the rules: a source the strict reverse-path check
