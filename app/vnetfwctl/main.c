@@ -29,6 +29,8 @@
 
 #include <yaml.h>
 
+#include "vnetfw/json_utf16.h"
+
 #define DEFAULT_SOCKET "/run/vnetfw/control.sock"
 #define DEFAULT_TIMEOUT 60
 #define MAX_FILE (64u << 20)
@@ -246,8 +248,8 @@ struct doc {
 
 /* Loads one document; 0, or -1 with a message in err. */
 static int
-doc_load(struct doc *dc, const char *text, size_t len, char *err,
-	 size_t errlen)
+doc_load_text(struct doc *dc, const char *text, size_t len, char *err,
+	      size_t errlen)
 {
 	yaml_parser_t p;
 	yaml_document_t extra;
@@ -287,6 +289,26 @@ doc_load(struct doc *dc, const char *text, size_t len, char *err,
 	yaml_document_delete(&extra);
 	yaml_parser_delete(&p);
 	return 0;
+}
+
+/*
+ * doc_load_text() of text with JSON's surrogate pairs ("\ud83d\ude00",
+ * which libyaml refuses) written as YAML escapes; the document holds
+ * copies of its strings, so the rewritten text can go at once.
+ */
+static int
+doc_load(struct doc *dc, const char *text, size_t len, char *err,
+	 size_t errlen)
+{
+	size_t clen = 0;
+	char *copy = vfw_json_surrogates_to_yaml(text, len, &clen);
+	int rc;
+
+	if (copy == NULL)
+		return doc_load_text(dc, text, len, err, errlen);
+	rc = doc_load_text(dc, copy, clen, err, errlen);
+	free(copy);
+	return rc;
 }
 
 static void

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "ctl_private.h"
+#include "vnetfw/json_utf16.h"
 
 #define MAX_ARGS 6
 
@@ -1028,89 +1029,6 @@ depth_check(struct vfw_ctl *c, struct ctl_client *cl, const char *line,
 	return rc;
 }
 
-static int
-hex4(const char *s, size_t n, unsigned int *v)
-{
-	size_t i;
-
-	*v = 0;
-	if (n < 4)
-		return -1;
-	for (i = 0; i < 4; i++) {
-		char ch = s[i];
-
-		*v <<= 4;
-		if (ch >= '0' && ch <= '9')
-			*v |= (unsigned int)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			*v |= (unsigned int)(ch - 'a' + 10);
-		else if (ch >= 'A' && ch <= 'F')
-			*v |= (unsigned int)(ch - 'A' + 10);
-		else
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * JSON writes a character beyond U+FFFF as an escaped UTF-16 surrogate
- * pair ("\ud83d\ude00": Python's json.dumps does by default), which
- * libyaml refuses ("found invalid Unicode character escape code"): YAML
- * has \UXXXXXXXX for those. Rewrites each pair inside double-quoted
- * strings; NULL when the line has none (the common case), else a
- * malloc'd copy (its length in *outlen; a column after a pair is 2 less
- * than in the line sent).
- */
-static char *
-surrogates_to_yaml(const char *line, size_t len, size_t *outlen)
-{
-	unsigned int hi, lo;
-	bool dq = false, sq = false;
-	char *out = NULL;
-	size_t i, o = 0;
-
-	for (i = 0; i < len; i++) {
-		char ch = line[i];
-
-		if (sq) {
-			sq = ch != '\'';
-		} else if (!dq) {
-			dq = ch == '"';
-			sq = ch == '\'';
-		} else if (ch == '"') {
-			dq = false;
-		} else if (ch == '\\' && i + 1 < len) {
-			if (line[i + 1] == 'u' &&
-			    hex4(line + i + 2, len - i - 2, &hi) == 0 &&
-			    hi >= 0xd800 && hi < 0xdc00 && i + 12 <= len &&
-			    line[i + 6] == '\\' && line[i + 7] == 'u' &&
-			    hex4(line + i + 8, len - i - 8, &lo) == 0 &&
-			    lo >= 0xdc00 && lo < 0xe000) {
-				if (out == NULL) {
-					out = malloc(len + 1);
-					if (out == NULL)
-						return NULL;
-					memcpy(out, line, i);
-					o = i;
-				}
-				o += (size_t)sprintf(out + o, "\\U%08X",
-					0x10000u + ((hi - 0xd800) << 10) + (lo - 0xdc00));
-				i += 11;
-				continue;
-			}
-			/* any other escape: both characters as they are */
-			if (out != NULL)
-				out[o++] = ch;
-			ch = line[++i];
-		}
-		if (out != NULL)
-			out[o++] = ch;
-	}
-	if (out != NULL)
-		*outlen = o;
-	return out;
-}
-
 static void
 run_yaml(struct vfw_ctl *c, struct ctl_client *cl, const char *line, size_t len,
 	 const struct cmd_spec **cmdp)
@@ -1192,7 +1110,7 @@ run(struct vfw_ctl *c, struct ctl_client *cl, const char *line, size_t len,
     const struct cmd_spec **cmdp)
 {
 	size_t clen = 0;
-	char *copy = surrogates_to_yaml(line, len, &clen);
+	char *copy = vfw_json_surrogates_to_yaml(line, len, &clen);
 
 	if (copy == NULL) {
 		run_yaml(c, cl, line, len, cmdp);

@@ -214,6 +214,26 @@ def ctl_limits(s, env):
                 sorted(r["diff"]["nat"]["changed"]) == ["a", "b"],
                 "validate: swapping two SNAT rules changes both", str(r)[:400])
 
+        # JSON escapes characters beyond U+FFFF as surrogate pairs, as
+        # Python's json.dumps does: the server and vnetfwctl take them.
+        ctl = os.path.join(os.path.dirname(os.path.dirname(env.binary)),
+                           "vnetfwctl", "vnetfwctl")
+        item = json.dumps({"name": "emoji", "priority": 700, "direction": "inbound",
+                           "access": "deny", "description": "a\U0001F600"})
+        s.check("\\ud83d\\ude00" in item, "the request has a surrogate pair", item)
+        r = subprocess.run([ctl, "-s", sock, "rule", "add", item], capture_output=True,
+                           text=True, timeout=30)
+        s.eq(r.returncode, 0, "vnetfwctl rule add with a surrogate pair: " + r.stderr.strip())
+        with open(os.path.join(d, "batch.txt"), "w") as f:
+            f.write(json.dumps({"cmd": "rule.replace", "rule": dict(
+                json.loads(item), description="b\U0001F601")}) + "\n")
+        r = subprocess.run([ctl, "-s", sock, "batch", os.path.join(d, "batch.txt")],
+                           capture_output=True, text=True, timeout=30)
+        s.eq(r.returncode, 0, "vnetfwctl batch with a surrogate pair: " + r.stderr.strip())
+        rules = request(sock, {"cmd": "show", "what": "rules"})["rules"]
+        desc = [x["rule"].get("description") for x in rules if x["name"] == "emoji"]
+        s.eq(desc, ["b\U0001F601"], "the description is U+1F601")
+
         gen = request(sock, {"cmd": "show", "what": "stats"})["stats"]["generation"]
         s.check(gen > gen0, "generation moved with the changes that were taken",
                 "%s -> %s" % (gen0, gen))
