@@ -338,12 +338,12 @@ vfw_dp_sessions(const struct vfw_dp *dp, uint32_t *by_state)
 }
 
 /*
- * Wait (bounded) until worker w has taken the request in its mailbox, if
- * any. The mailbox holds one request: posting over one the worker has not
- * taken yet would lose it. vfw_dp_reevaluate() returns without waiting for
- * its request to be taken, so the next request, typically a "show
- * sessions" right after the change's acknowledgement, may find it still
- * there while the worker is descheduled (workers sharing a core).
+ * Wait (bounded) until worker w's mailbox slot is idle. The slot holds one
+ * request: posting over one the worker has not taken yet would lose it.
+ * vfw_dp_reevaluate() returns without waiting for its request to be
+ * carried out, so the next request, typically a "show sessions" right
+ * after the change's acknowledgement, may find it still there while the
+ * worker is descheduled (workers sharing a core).
  */
 static bool
 mailbox_wait(const struct vfw_worker *w, uint64_t deadline)
@@ -354,6 +354,27 @@ mailbox_wait(const struct vfw_worker *w, uint64_t deadline)
 		rte_pause();
 	}
 	return true;
+}
+
+/*
+ * A request posted to w timed out. Withdraw it if the worker has not
+ * claimed it (true: the worker will never look at it). If it has, it is
+ * carrying it out, into buffers the caller owns: wait for the end, which
+ * is bounded work (a copy of at most max sessions), however long the
+ * worker stays descheduled, and report it done (false).
+ */
+static bool
+mailbox_withdraw(struct vfw_worker *w, int req)
+{
+	int expect = req;
+
+	if (atomic_compare_exchange_strong_explicit(&w->req, &expect, VFW_REQ_NONE,
+						    memory_order_acq_rel,
+						    memory_order_acquire))
+		return true;
+	while (atomic_load_explicit(&w->req, memory_order_acquire) != VFW_REQ_NONE)
+		rte_pause();
+	return false;
 }
 
 int
@@ -379,8 +400,9 @@ vfw_dp_request(struct vfw_dp *dp, enum vfw_dp_req_type req, uint64_t gen,
 		 * workers (bench, tests) do it here. */
 		while (atomic_load_explicit(&w->req, memory_order_acquire) != VFW_REQ_NONE) {
 			if (rte_get_tsc_cycles() > deadline) {
-				atomic_store(&w->req, VFW_REQ_NONE);
-				return -ETIMEDOUT;
+				if (mailbox_withdraw(w, (int)req))
+					return -ETIMEDOUT;
+				break;	/* it was being carried out: done now */
 			}
 			rte_pause();
 		}
@@ -400,11 +422,30 @@ vfw_dp_reevaluate(struct vfw_dp *dp, uint64_t gen)
 
 	for (i = 0; i < dp->n_workers; i++) {
 		struct vfw_worker *w = dp->workers[i];
+		int cur;
 
-		/* An earlier re-evaluation the worker has not taken yet may
-		 * be replaced (this one covers it), but not while the worker
-		 * reads it: wait for it to be taken first. */
-		(void)mailbox_wait(w, deadline);
+		/* An earlier re-evaluation the worker has not taken yet is
+		 * withdrawn (this one covers it); anything else, waited for.
+		 * Never written over a request the worker carries out: it
+		 * frees the slot when done, and would erase this one. */
+		for (;;) {
+			cur = atomic_load_explicit(&w->req, memory_order_acquire);
+			if (cur == VFW_REQ_REEVALUATE &&
+			    atomic_compare_exchange_strong_explicit(&w->req, &cur,
+								    VFW_REQ_NONE,
+								    memory_order_acq_rel,
+								    memory_order_acquire))
+				cur = VFW_REQ_NONE;
+			if (cur == VFW_REQ_NONE || rte_get_tsc_cycles() > deadline)
+				break;
+			rte_pause();
+		}
+		if (cur != VFW_REQ_NONE) {
+			RTE_LOG(WARNING, USER1, "worker %u: mailbox busy for %u ms, "
+				"existing sessions not re-evaluated\n", w->id,
+				VFW_REEVAL_POST_MS);
+			continue;
+		}
 		w->req_gen = gen;
 		atomic_store_explicit(&w->req, VFW_REQ_REEVALUATE, memory_order_release);
 	}

@@ -91,6 +91,9 @@ struct vfw_neigh_cache_entry {
 	int32_t slot;
 };
 
+/* a worker's mailbox slot while the worker carries its request out */
+#define VFW_REQ_TAKEN_ 0x7f
+
 struct vfw_worker {
 	/* hot, read-mostly */
 	unsigned int id;
@@ -123,8 +126,13 @@ struct vfw_worker {
 	bool io;                        /* ports started */
 	bool idle;                      /* last loop received nothing */
 
-	/* mailbox */
-	_Atomic int req;                /* enum vfw_dp_req_type; NONE = idle */
+	/* mailbox: the control thread posts a request into an idle slot
+	 * (NONE); the worker claims it (request -> TAKEN) before it reads
+	 * anything, and frees the slot (NONE) when done. A request the
+	 * worker has not claimed can be withdrawn (-> NONE); a claimed one
+	 * is never touched until the worker frees the slot, so a buffer it
+	 * writes is never freed under it. */
+	_Atomic int req;                /* enum vfw_dp_req_type, or VFW_REQ_TAKEN_ */
 	uint64_t req_gen;
 	struct vfw_session_snapshot *req_out;
 	unsigned int req_max;

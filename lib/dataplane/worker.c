@@ -1423,7 +1423,14 @@ mailbox(struct vfw_worker *w)
 	int req = atomic_load_explicit(&w->req, memory_order_acquire);
 	int64_t i;
 
-	if (likely(req == VFW_REQ_NONE))
+	if (likely(req == VFW_REQ_NONE) || req == VFW_REQ_TAKEN_)
+		return;
+	/* claim it: from here on the control thread leaves the slot and
+	 * the buffers it names alone (a timed-out request it withdrew
+	 * first is not done) */
+	if (!atomic_compare_exchange_strong_explicit(&w->req, &req, VFW_REQ_TAKEN_,
+						     memory_order_acq_rel,
+						     memory_order_acquire))
 		return;
 	switch (req) {
 	case VFW_REQ_SESSIONS:

@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1095,6 +1096,29 @@ reeval_round(void)
  * and the re-evaluation then still happens at the worker's next
  * housekeeping.
  */
+/* Plays a worker that claims a sessions request, is descheduled for
+ * 100 ms in the middle of it, then writes one snapshot and frees the slot. */
+struct slow_claim {
+	struct vfw_worker *w;
+	atomic_bool done;
+};
+
+static void *
+slow_claimer(void *arg)
+{
+	struct slow_claim *sc = arg;
+	int req = VFW_REQ_SESSIONS;
+
+	while (!atomic_compare_exchange_weak(&sc->w->req, &req, VFW_REQ_TAKEN_))
+		req = VFW_REQ_SESSIONS;
+	rte_delay_ms(100);
+	memset(&sc->w->req_out[0], 0, sizeof(sc->w->req_out[0]));
+	sc->w->req_count = 1;
+	atomic_store(&sc->done, true);
+	atomic_store(&sc->w->req, VFW_REQ_NONE);
+	return NULL;
+}
+
 static void
 test_reevaluate_mailbox(void **state)
 {
@@ -1153,6 +1177,40 @@ test_reevaluate_mailbox(void **state)
 	/* and the flows are new flows again, which the rule denies */
 	assert_int_equal(reeval_round(), 0);
 	assert_int_equal(H.w->stats.drops[VFW_DROP_ACL_DENY], H_FLOWS);
+
+	/* a request no worker takes in time is withdrawn: -ETIMEDOUT, and
+	 * the worker never writes into the caller's buffer afterwards */
+	memset(snap, 0xa5, sizeof(snap));
+	assert_int_equal(vfw_dp_request(H.dp, VFW_REQ_SESSIONS, 0, snap,
+					RTE_DIM(snap), 5), -ETIMEDOUT);
+	assert_int_equal(atomic_load(&H.w->req), VFW_REQ_NONE);
+	vfw_dp_housekeeping(H.w, rte_rdtsc());
+	for (i = 0; i < sizeof(snap); i++)
+		assert_int_equal(((uint8_t *)snap)[i], 0xa5);
+
+	/* a request the worker has claimed is waited for past the timeout:
+	 * the buffer is the caller's again only once the worker is done */
+	{
+		struct slow_claim sc = { .w = H.w };
+		pthread_t t;
+		uint64_t t0 = rte_get_tsc_cycles();
+		int n;
+
+		assert_int_equal(pthread_create(&t, NULL, slow_claimer, &sc), 0);
+		n = vfw_dp_request(H.dp, VFW_REQ_SESSIONS, 0, snap, RTE_DIM(snap), 10);
+		assert_true(atomic_load(&sc.done));
+		assert_int_equal(n, 1);
+		assert_true(rte_get_tsc_cycles() - t0 >= rte_get_tsc_hz() / 20);
+		assert_int_equal(pthread_join(t, NULL), 0);
+	}
+
+	/* a re-evaluation is never written over a request being carried
+	 * out (the worker would free the slot and erase it): after 1 s it
+	 * is given up for that worker, and the slot left alone */
+	atomic_store(&H.w->req, VFW_REQ_TAKEN_);
+	vfw_dp_reevaluate(H.dp, p->generation);
+	assert_int_equal(atomic_load(&H.w->req), VFW_REQ_TAKEN_);
+	atomic_store(&H.w->req, VFW_REQ_NONE);
 
 	rte_rcu_qsbr_thread_offline(H.qsv, 0);
 	rte_rcu_qsbr_thread_unregister(H.qsv, 0);
