@@ -983,14 +983,15 @@ pods_route_hits(const struct vfw_policy *p)
 	return 0;
 }
 
-static void
-test_next_hop_hints(void **state)
+/* One worker on a hint_config(H_APPL_A) policy (not yet published, which
+ * is returned), its static neighbors, H_FLOWS frame templates, this
+ * thread online as the worker's RCU reader. h_teardown() undoes it. */
+static struct vfw_config *
+h_setup(void)
 {
 	struct vfw_config *cfg;
-	struct vfw_policy *p;
 	unsigned int i;
 
-	(void)state;
 	memset(&H, 0, sizeof(H));
 	H.pool = rte_pktmbuf_pool_create("hints", 1023, 32, VFW_MBUF_PRIV_SIZE,
 					 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
@@ -1016,6 +1017,31 @@ test_next_hop_hints(void **state)
 			    (uint16_t)(3000 + i), 53);
 	rte_rcu_qsbr_thread_register(H.qsv, 0);
 	rte_rcu_qsbr_thread_online(H.qsv, 0);
+	return cfg;
+}
+
+static void
+h_teardown(void)
+{
+	rte_rcu_qsbr_thread_offline(H.qsv, 0);
+	rte_rcu_qsbr_thread_unregister(H.qsv, 0);
+	vfw_dp_free(H.dp);
+	vfw_policy_mgr_free(H.pm);
+	vfw_nat_pools_free(H.pools);
+	vfw_neigh_free(H.neigh);
+	rte_free(H.qsv);
+	rte_mempool_free(H.pool);
+}
+
+static void
+test_next_hop_hints(void **state)
+{
+	struct vfw_config *cfg;
+	struct vfw_policy *p;
+	unsigned int i;
+
+	(void)state;
+	cfg = h_setup();
 	p = hint_publish(cfg);
 
 	/* first packets (sessions, hints), then hinted ones */
@@ -1050,14 +1076,7 @@ test_next_hop_hints(void **state)
 	}
 	assert_int_equal(pods_route_hits(p), 12 * H_FLOWS);
 
-	rte_rcu_qsbr_thread_offline(H.qsv, 0);
-	rte_rcu_qsbr_thread_unregister(H.qsv, 0);
-	vfw_dp_free(H.dp);
-	vfw_policy_mgr_free(H.pm);
-	vfw_nat_pools_free(H.pools);
-	vfw_neigh_free(H.neigh);
-	rte_free(H.qsv);
-	rte_mempool_free(H.pool);
+	h_teardown();
 }
 
 /* ---- existing: keep / reevaluate (single lcore) ---- */
@@ -1128,31 +1147,7 @@ test_reevaluate_mailbox(void **state)
 	unsigned int i;
 
 	(void)state;
-	memset(&H, 0, sizeof(H));
-	H.pool = rte_pktmbuf_pool_create("reeval", 1023, 32, VFW_MBUF_PRIV_SIZE,
-					 RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	assert_non_null(H.pool);
-	H.qsv = rte_zmalloc("rqsv", rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
-	assert_non_null(H.qsv);
-	assert_int_equal(rte_rcu_qsbr_init(H.qsv, 1), 0);
-	H.neigh = vfw_neigh_create("rneigh", 64, SOCKET_ID_ANY, H.qsv);
-	H.pools = vfw_nat_pools_create(1, SOCKET_ID_ANY);
-	H.pm = vfw_policy_mgr_create(1, H.qsv, H.neigh, H.pools);
-	assert_non_null(H.neigh);
-	assert_non_null(H.pools);
-	assert_non_null(H.pm);
-	cfg = hint_config(H_APPL_A, 0, false);
-	assert_non_null(cfg);
-	add_static_neighbors(H.neigh, cfg);
-	H.dp = create_dp(1, NULL, H.pm, H.neigh, H.pools, H.pool, cfg);
-	assert_non_null(H.dp);
-	H.w = vfw_dp_worker(H.dp, 0);
-	vfw_dp_set_tx_hook(H.w, hint_collect, NULL);
-	for (i = 0; i < H_FLOWS; i++)
-		build_frame(H.tmpl[i], 10u << 24 | 1u << 8 | 50, SERVER,
-			    (uint16_t)(3000 + i), 53);
-	rte_rcu_qsbr_thread_register(H.qsv, 0);
-	rte_rcu_qsbr_thread_online(H.qsv, 0);
+	cfg = h_setup();
 	hint_publish(cfg);
 	assert_int_equal(reeval_round(), H_FLOWS);
 	assert_int_equal(vfw_dp_sessions(H.dp, NULL), H_FLOWS);
@@ -1212,14 +1207,7 @@ test_reevaluate_mailbox(void **state)
 	assert_int_equal(atomic_load(&H.w->req), VFW_REQ_TAKEN_);
 	atomic_store(&H.w->req, VFW_REQ_NONE);
 
-	rte_rcu_qsbr_thread_offline(H.qsv, 0);
-	rte_rcu_qsbr_thread_unregister(H.qsv, 0);
-	vfw_dp_free(H.dp);
-	vfw_policy_mgr_free(H.pm);
-	vfw_nat_pools_free(H.pools);
-	vfw_neigh_free(H.neigh);
-	rte_free(H.qsv);
-	rte_mempool_free(H.pool);
+	h_teardown();
 }
 
 /* ---- hand-off back-pressure (one lcore steps two workers' loops) ---- */
