@@ -264,7 +264,9 @@ def load_config(name, sock):
         return f.read().replace("@SOCKET@", sock)
 
 
-def ctl_request(sock, req, timeout=5.0):
+def ctl_request_raw(sock, req, timeout=5.0):
+    """One request on its own connection; the reply's bytes, up to and
+    including its newline (or whatever came before the server closed)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
@@ -278,7 +280,11 @@ def ctl_request(sock, req, timeout=5.0):
             buf += chunk
     finally:
         s.close()
-    return json.loads(buf.decode())
+    return buf
+
+
+def ctl_request(sock, req, timeout=5.0):
+    return json.loads(ctl_request_raw(sock, req, timeout).decode())
 
 
 def get_stats(sock):

@@ -10,12 +10,11 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 
-from vfwpcap import SANITIZER_RE, scenario
+from vfwpcap import SANITIZER_RE, ctl_request_raw, scenario
 
 PORTS = """ports:
   vnet:    {device: net_ring0, address: 10.0.1.4/24, gateway: 10.0.1.1}
@@ -32,19 +31,7 @@ def base_config(sock, extra=""):
 
 def request(sock, req, timeout=30.0):
     """One request on its own connection; the reply must be one JSON line."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(sock)
-        s.sendall((json.dumps(req) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = s.recv(1 << 16)
-            if not chunk:
-                break
-            buf += chunk
-    finally:
-        s.close()
+    buf = ctl_request_raw(sock, req, timeout)
     assert buf.count(b"\n") == 1, "one reply line, got %r" % buf[:200]
     return json.loads(buf.decode())
 
