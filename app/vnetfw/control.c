@@ -239,6 +239,17 @@ show_rules(struct vfw_app *app, FILE *out)
 		if (r->cfg_index >= 0) {
 			fputs(",\"rule\":", out);
 			vfw_cfg_rule_write_json(&p->cfg->rules[r->cfg_index], out);
+		} else {
+			/* what a default rule covers, in a user rule's shape */
+			fputs(",\"rule\":{\"name\":", out);
+			vfw_json_str(out, r->name);
+			fprintf(out, ",\"priority\":%u,\"direction\":\"%s\",\"access\":\"%s\","
+				"\"protocol\":\"any\",\"source\":[\"%s\"],\"destination\":[\"%s\"],"
+				"\"source_ports\":[\"any\"],\"destination_ports\":[\"any\"]}",
+				r->priority, dir_names[r->direction],
+				r->access == VFW_ACCESS_ALLOW ? "allow" : "deny",
+				r->default_src != NULL ? r->default_src : "any",
+				r->default_dst != NULL ? r->default_dst : "any");
 		}
 		fputc('}', out);
 	}

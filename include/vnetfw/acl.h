@@ -39,6 +39,9 @@ struct vfw_acl_rule_info {
 	uint8_t protocol;
 	bool is_default;
 	int32_t cfg_index;   /**< index in cfg->rules, -1 for defaults */
+	const char *default_src; /**< a default rule's source address set
+				  *   ("VirtualNetwork", "Internet"), NULL = any */
+	const char *default_dst; /**< its destination, the same way */
 	uint32_t n_acl_rules;/**< rte_acl rules it expanded into */
 };
 

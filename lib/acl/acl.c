@@ -943,6 +943,10 @@ vfw_acl_build(const struct vfw_config *cfg, const char *name,
 		info->protocol = r->protocol;
 		info->is_default = i >= cfg->n_rules;
 		info->cfg_index = info->is_default ? -1 : (int32_t)i;
+		if (info->is_default) {
+			info->default_src = acl_defaults[i - cfg->n_rules].src;
+			info->default_dst = acl_defaults[i - cfg->n_rules].dst;
+		}
 		for (dir = 0; dir < VFW_DIR_MAX; dir++)
 			acl->result[dir][i + 1] = out;
 		rc = expand_rule(&b, i, info);

@@ -220,6 +220,15 @@ def ctl_limits(s, env):
         rules = request(sock, {"cmd": "show", "what": "rules"})["rules"]
         desc = [x["rule"].get("description") for x in rules if x["name"] == "emoji"]
         s.eq(desc, ["b\U0001F601"], "the description is U+1F601")
+        # the default rules say what they cover, in a user rule's shape
+        covers = {x["name"]: (x["rule"]["source"], x["rule"]["destination"])
+                  for x in rules if x["default"]}
+        s.eq(covers, {
+            "AllowVnetInBound": (["VirtualNetwork"], ["VirtualNetwork"]),
+            "DenyAllInBound": (["any"], ["any"]),
+            "AllowVnetOutBound": (["VirtualNetwork"], ["VirtualNetwork"]),
+            "AllowInternetOutBound": (["any"], ["Internet"]),
+            "DenyAllOutBound": (["any"], ["any"])}, "show rules: the defaults' sources and destinations")
 
         gen = request(sock, {"cmd": "show", "what": "stats"})["stats"]["generation"]
         s.check(gen > gen0, "generation moved with the changes that were taken",
