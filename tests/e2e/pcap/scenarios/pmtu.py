@@ -17,8 +17,9 @@ import tempfile
 
 from vfwpcap import (CL_IP, CL_MAC, CLIENT_IP, CLIENT_MAC, Ether, GW_MAC, ICMP,  # noqa: F401
                      IP, Raw, SERVER_IP, SERVER_MAC, SANITIZER_RE, TCP, UDP, VNET_IP,
-                     VNET_MAC, checksum, eal_args, frozen, ip_csum_ok, load_config,
-                     run_check_mode, scenario, write_pcap)
+                     VNET_MAC, checksum, dpdk_prefix, dpdk_runtime_dir, eal_args,
+                     frozen, ip_csum_ok, load_config, run_check_mode, scenario,
+                     write_pcap)
 
 CONFIG = "nat-icmp.yaml"
 FAR_IP = "203.0.113.7"       # an internet destination (SNAT, via the gateway)
@@ -406,6 +407,7 @@ def port_mtu_unsupported(s, env):
         out, rc = p.stdout.decode(errors="replace"), p.returncode
     except subprocess.TimeoutExpired:
         out, rc = "timeout", None
+    shutil.rmtree(dpdk_runtime_dir(dpdk_prefix("mtu-unsupported")), ignore_errors=True)
     s.log = out
     s.eq(rc, 1, "vnetfw exits 1")
     want = ("vnetfw: ports.cluster.mtu 9000: net_pcap1 (net_pcap) cannot set an MTU "
